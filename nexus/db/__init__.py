@@ -1,0 +1,1 @@
+"""Relational database: engine, schema and Alembic migrations."""

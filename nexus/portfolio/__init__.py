@@ -1,0 +1,1 @@
+"""Portfolio records: ledger model, validation and the tenant-scoped repository."""

@@ -1,0 +1,212 @@
+"""One typed settings object for the whole project.
+
+Precedence (highest first): environment variables, then ``.streamlit/secrets.toml``
+(the file Streamlit exposes as ``st.secrets``; read here with ``tomllib`` so the library
+never imports Streamlit), then the embedded defaults below. Every field is documented in
+the README's configuration table (``tests/unit/test_docs.py`` fails otherwise).
+
+A bad value stops start-up with :class:`SettingsError`, whose message names the setting and
+the values it accepts.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import secrets
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+SECRETS_FILE = Path(".streamlit") / "secrets.toml"
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name, not a secret)
+
+
+class SettingsError(ValueError):
+    """A setting has a value the application cannot run with."""
+
+
+class Settings(BaseModel):
+    """Typed settings. Field ``alias`` is the environment variable / secrets key."""
+
+    model_config = ConfigDict(populate_by_name=True, frozen=True, extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("data"),
+        alias="NEXUS_DATA_DIR",
+        description="Folder for runtime files: database, market snapshots, keys, locks.",
+    )
+    database_url: str = Field(
+        default="",
+        alias="NEXUS_DATABASE_URL",
+        description="SQLAlchemy URL of the portfolio database; default SQLite in the data dir.",
+    )
+    auth_backend: Literal["local"] = Field(
+        default="local",
+        alias="NEXUS_AUTH_BACKEND",
+        description="Account backend. `local` keeps accounts in the app database.",
+    )
+    secret_key: SecretStr = Field(
+        default=SecretStr(""),
+        alias="NEXUS_SECRET_KEY",
+        description="Key for signing internal tokens; generated into the data dir when unset.",
+    )
+    market_provider: Literal["demo"] = Field(
+        default="demo",
+        alias="NEXUS_MARKET_PROVIDER",
+        description="Market-data provider for the ingest job. `demo` is offline and deterministic.",
+    )
+    demo_seed: int = Field(
+        default=20240101,
+        alias="NEXUS_DEMO_SEED",
+        description="Seed of the demo provider: the same seed gives the same numbers.",
+    )
+    base_currency: Literal["USD", "EUR", "GBP", "CHF", "JPY"] = Field(
+        default="USD",
+        alias="NEXUS_BASE_CURRENCY",
+        description="Default base currency offered for new portfolios.",
+    )
+    session_idle_minutes: int = Field(
+        default=120,
+        alias="NEXUS_SESSION_IDLE_MINUTES",
+        ge=5,
+        le=60 * 24 * 30,
+        description="A session unused for this many minutes ends.",
+    )
+    session_max_hours: int = Field(
+        default=24 * 14,
+        alias="NEXUS_SESSION_MAX_HOURS",
+        ge=1,
+        le=24 * 365,
+        description="Absolute lifetime of a session, in hours, however active.",
+    )
+    cookie_secure: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        alias="NEXUS_COOKIE_SECURE",
+        description="`Secure` flag of the session cookie; `auto`: set when the request is HTTPS.",
+    )
+    prices_cron: str = Field(
+        default="5 22 * * mon-fri",
+        alias="NEXUS_PRICES_CRON",
+        description="When the scheduler runs the `prices` job (crontab syntax, UTC).",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO",
+        alias="NEXUS_LOG_LEVEL",
+        description="Log level of the app and the ingest process.",
+    )
+
+    @field_validator("prices_cron")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value, timezone="UTC")
+        except ValueError as exc:
+            raise ValueError(f"not a crontab expression ({exc}); e.g. '5 22 * * mon-fri'") from None
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _valid_db_url(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
+            raise ValueError(
+                "must start with sqlite:// or postgresql:// (or postgresql+psycopg://)"
+            )
+        return value
+
+    # Derived paths -------------------------------------------------------------------
+    @property
+    def markets_dir(self) -> Path:
+        return self.data_dir / "markets"
+
+    @property
+    def history_path(self) -> Path:
+        """Published, read-only market history snapshot."""
+        return self.markets_dir / "history.duckdb"
+
+    @property
+    def live_path(self) -> Path:
+        """Published, read-only live quotes snapshot."""
+        return self.markets_dir / "live.duckdb"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """Database URL with the psycopg 3 driver made explicit for Postgres."""
+        url = self.database_url or f"sqlite:///{(self.data_dir / 'nexus.db').resolve()}"
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlalchemy_url.startswith("sqlite")
+
+    def signing_key(self) -> bytes:
+        """The secret key, generating and storing one in the data dir on first use."""
+        value = self.secret_key.get_secret_value()
+        if value:
+            return value.encode()
+        return _stored_key(self.data_dir.resolve() / SECRET_KEY_FILE)
+
+
+@functools.cache
+def _stored_key(path: Path) -> bytes:
+    """Read the generated key, creating it atomically (0600) if no process has yet."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+        try:
+            os.link(tmp, path)  # atomic, and fails if another process won the race
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip().encode()
+
+
+def _secrets_toml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path} is not valid TOML: {exc}") from None
+    # Only top-level scalar keys are settings; tables such as [connections] belong to others.
+    return {k: v for k, v in data.items() if not isinstance(v, dict)}
+
+
+def load_settings(
+    environ: dict[str, str] | None = None, secrets_path: Path | None = None
+) -> Settings:
+    """Build :class:`Settings` from the environment, secrets.toml and defaults."""
+    environ = dict(os.environ if environ is None else environ)
+    values: dict[str, Any] = _secrets_toml(secrets_path or SECRETS_FILE)
+    aliases = {f.alias for f in Settings.model_fields.values() if f.alias}
+    values.update({k: v for k, v in environ.items() if k in aliases and v != ""})
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = str(err["loc"][0]) if err["loc"] else "settings"
+            given = "<hidden>" if "KEY" in name or "SECRET" in name else err.get("input")
+            accepted = err.get("ctx", {}).get("expected")
+            msg = f"{name}={given!r}: {err['msg']}"
+            if accepted:
+                msg = f"{name}={given!r} is not accepted; use one of {accepted}"
+            problems.append(msg)
+        raise SettingsError("Invalid configuration: " + "; ".join(problems)) from None
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """Process-wide settings, loaded once."""
+    return load_settings()

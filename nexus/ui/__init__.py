@@ -1,0 +1,1 @@
+"""Streamlit-only code: guards, session cookie, reusable widgets and formatting."""

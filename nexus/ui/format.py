@@ -1,0 +1,30 @@
+"""Formatting for display: money, percentages, and escaping user text for Markdown."""
+
+from __future__ import annotations
+
+import re
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CHF": "CHF ", "JPY": "¥"}
+
+
+def md_escape(text: str) -> str:
+    """Escape user text so Markdown shows it literally (no links, images or HTML)."""
+    return _MD_SPECIAL.sub(r"\\\1", text or "")
+
+
+def money(value: float | None, currency: str, *, signed: bool = False) -> str:
+    """``$12,345.67``; ``None`` shows as an em dash. JPY has no decimals."""
+    if value is None:
+        return "—"
+    decimals = 0 if currency == "JPY" else 2
+    sign = "+" if signed and value > 0 else ("−" if value < 0 else "")
+    return f"{sign}{SYMBOLS.get(currency, currency + ' ')}{abs(value):,.{decimals}f}"
+
+
+def percent(fraction: float | None, *, signed: bool = True) -> str:
+    """A fraction (0.0123) as ``+1.23%``."""
+    if fraction is None:
+        return "—"
+    sign = "+" if signed and fraction > 0 else ("−" if fraction < 0 else "")
+    return f"{sign}{abs(fraction) * 100:.2f}%"

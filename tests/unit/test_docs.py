@@ -1,0 +1,28 @@
+"""Documentation stays true: every setting is in the README's configuration table."""
+
+from __future__ import annotations
+
+import re
+
+from nexus.settings import Settings
+from tests.conftest import ROOT
+
+
+def _config_table() -> set[str]:
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"^\| `([A-Z0-9_]+)` \|", section, flags=re.MULTILINE))
+
+
+def test_every_setting_is_documented_in_the_readme():
+    fields = {f.alias for f in Settings.model_fields.values()}
+    documented = _config_table()
+    assert fields - documented == set(), "add these to the README configuration table"
+    assert documented - fields == set(), "the README documents settings that do not exist"
+
+
+def test_readme_shows_the_two_commands_and_the_screenshot_exists():
+    text = (ROOT / "README.md").read_text()
+    assert "make run" in text and "make test" in text
+    for image in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text):
+        assert (ROOT / image).is_file(), image
