@@ -153,7 +153,7 @@ def test_ledger_edit_and_delete(app_settings, signed_in):
     reader = SnapshotReader(app_settings.history_path)
     sym = prices.symbols(reader).filter(currency="USD", asset_class="equity")["symbol"][0]
     ins = {sym: InstrumentInfo(sym, sym, "USD")}
-    tid = repo.add_transaction(
+    repo.add_transaction(
         result.actor, p.id, TransactionDraft("buy", date(2024, 1, 2), "USD", sym, 4, 50.0), ins
     )
     at.run()
@@ -161,7 +161,6 @@ def test_ledger_edit_and_delete(app_settings, signed_in):
     at.button(key="delete_txn").click().run()
     assert not at.exception
     assert repo.list_transactions(result.actor, p.id) == []
-    del tid
 
 
 def test_account_page_signs_out(app_settings, signed_in, backend):
@@ -173,14 +172,16 @@ def test_account_page_signs_out(app_settings, signed_in, backend):
     assert backend.session_from_id(result.session_id) is None
 
 
-def test_another_users_portfolio_id_in_the_url_is_ignored(app_settings, signed_in, backend):
-    at_a, alice = signed_in("pages/dashboard.py", "alice@example.com")
+def test_another_users_portfolio_id_in_the_url_is_ignored(app_settings, signed_in):
+    _, alice = signed_in("pages/dashboard.py", "alice@example.com")
     repo = PortfolioRepository(get_engine(app_settings))
     secret = repo.create_portfolio(alice.actor, "Alice secret", "USD")
-    at_b, _bob = signed_in("pages/dashboard.py", "bob@example.com")
+    at_b, bob = signed_in("pages/transactions.py", "bob@example.com")
+    own = repo.create_portfolio(bob.actor, "Bob main", "USD")
     at_b.query_params["portfolio"] = str(secret.id)
     at_b.run()
     assert not at_b.exception
-    assert "portfolio" not in [w.key for w in at_b.selectbox]  # Bob has none: onboarding
+    picker = at_b.selectbox(key="portfolio")
+    assert picker.options == ["Bob main"]
+    assert picker.value == str(own.id)
     assert all("Alice secret" not in m.value for m in at_b.markdown)
-    del at_a
