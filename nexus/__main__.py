@@ -1,4 +1,4 @@
-"""Command line: ``python -m nexus migrate | create-user``."""
+"""Command line: ``python -m nexus migrate | create-user | import-users``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import getpass
 import sys
 
-from nexus.settings import SettingsError, get_settings
+from nexus.settings import Settings, SettingsError, get_settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,6 +17,11 @@ def main(argv: list[str] | None = None) -> int:
     cu.add_argument("email")
     cu.add_argument("--role", choices=("admin", "analyst", "viewer"), default=None)
     cu.add_argument("--name", default="")
+    iu = sub.add_parser(
+        "import-users", help="import accounts from a streamlit-authenticator credentials YAML"
+    )
+    iu.add_argument("file")
+    iu.add_argument("--dry-run", action="store_true", help="report only; write nothing")
     args = parser.parse_args(argv)
     try:
         settings = get_settings()
@@ -30,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
         upgrade(settings)
         print(f"database is up to date ({settings.sqlalchemy_url.split('://', 1)[0]})")
         return 0
+
+    if args.command == "import-users":
+        return _import_users(settings, args.file, dry_run=args.dry_run)
 
     from nexus.auth import RegistrationError, get_backend
     from nexus.db.migrate import upgrade
@@ -46,6 +54,34 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"created {actor.email} ({actor.role})")
+    return 0
+
+
+def _import_users(settings: Settings, path: str, *, dry_run: bool) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from nexus.auth.import_yaml import UserImportError, import_users_file
+    from nexus.db.engine import get_engine
+    from nexus.db.migrate import upgrade
+
+    if settings.auth_backend != "local":
+        print("error: import-users needs NEXUS_AUTH_BACKEND=local", file=sys.stderr)
+        return 2
+    if not dry_run:
+        upgrade(settings)
+    try:
+        report = import_users_file(get_engine(settings), settings, path, dry_run=dry_run)
+    except UserImportError as exc:
+        print(f"error: {exc} Nothing was imported.", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:
+        print(
+            f"error: database error ({type(exc).__name__}); is the schema up to date "
+            "(`python -m nexus migrate`)? Nothing was imported.",
+            file=sys.stderr,
+        )
+        return 1
+    print(report.format())
     return 0
 
 

@@ -18,7 +18,15 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 SECRETS_FILE = Path(".streamlit") / "secrets.toml"
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name, not a secret)
@@ -43,10 +51,63 @@ class Settings(BaseModel):
         alias="NEXUS_DATABASE_URL",
         description="SQLAlchemy URL of the portfolio database; default SQLite in the data dir.",
     )
-    auth_backend: Literal["local"] = Field(
+    auth_backend: Literal["local", "supabase"] = Field(
         default="local",
         alias="NEXUS_AUTH_BACKEND",
-        description="Account backend. `local` keeps accounts in the app database.",
+        description="Account backend: `local` (app database) or `supabase` (Supabase Auth).",
+    )
+    supabase_url: str = Field(
+        default="",
+        alias="SUPABASE_URL",
+        description="Supabase project URL (for `NEXUS_AUTH_BACKEND=supabase`).",
+    )
+    supabase_anon_key: SecretStr = Field(
+        default=SecretStr(""),
+        alias="SUPABASE_ANON_KEY",
+        description="Supabase anon (public) key.",
+    )
+    supabase_service_role_key: SecretStr = Field(
+        default=SecretStr(""),
+        alias="SUPABASE_SERVICE_ROLE_KEY",
+        description="Supabase service-role key, server side only: admin page actions.",
+    )
+    supabase_jwt_secret: SecretStr = Field(
+        default=SecretStr(""),
+        alias="SUPABASE_JWT_SECRET",
+        description="Supabase JWT secret (HS256) to verify access tokens locally.",
+    )
+    public_url: str = Field(
+        default="http://localhost:8501",
+        alias="NEXUS_PUBLIC_URL",
+        description="Address users reach the app at; used in e-mailed links.",
+    )
+    smtp_host: str = Field(
+        default="",
+        alias="NEXUS_SMTP_HOST",
+        description="SMTP server for e-mail; unset = write mails to `<data dir>/outbox/`.",
+    )
+    smtp_port: int = Field(
+        default=587,
+        alias="NEXUS_SMTP_PORT",
+        ge=1,
+        le=65535,
+        description="SMTP port (STARTTLS on 587, TLS on 465).",
+    )
+    smtp_user: str = Field(default="", alias="NEXUS_SMTP_USER", description="SMTP user name.")
+    smtp_password: SecretStr = Field(
+        default=SecretStr(""), alias="NEXUS_SMTP_PASSWORD", description="SMTP password."
+    )
+    mail_from: str = Field(
+        default="Portfolio Nexus <no-reply@localhost>",
+        alias="NEXUS_MAIL_FROM",
+        description="Sender address of e-mails.",
+    )
+    access_token_minutes: int = Field(
+        default=15,
+        alias="NEXUS_ACCESS_TOKEN_MINUTES",
+        ge=1,
+        le=60,
+        description="Lifetime of internal access tokens (JWT), in minutes.",
     )
     secret_key: SecretStr = Field(
         default=SecretStr(""),
@@ -109,6 +170,13 @@ class Settings(BaseModel):
             raise ValueError(f"not a crontab expression ({exc}); e.g. '5 22 * * mon-fri'") from None
         return value
 
+    @field_validator("supabase_url", "public_url")
+    @classmethod
+    def _valid_http_url(cls, value: str) -> str:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s):// URL")
+        return value.rstrip("/")
+
     @field_validator("database_url")
     @classmethod
     def _valid_db_url(cls, value: str) -> str:
@@ -117,6 +185,17 @@ class Settings(BaseModel):
                 "must start with sqlite:// or postgresql:// (or postgresql+psycopg://)"
             )
         return value
+
+    @model_validator(mode="after")
+    def _supabase_needs_project(self) -> Settings:
+        if self.auth_backend == "supabase" and not (
+            self.supabase_url and self.supabase_anon_key.get_secret_value()
+        ):
+            raise ValueError(
+                "NEXUS_AUTH_BACKEND=supabase needs SUPABASE_URL and SUPABASE_ANON_KEY "
+                "(Supabase dashboard: Project Settings > API)"
+            )
+        return self
 
     # Derived paths -------------------------------------------------------------------
     @property
@@ -198,6 +277,10 @@ def load_settings(
         for err in exc.errors():
             name = str(err["loc"][0]) if err["loc"] else "settings"
             given = "<hidden>" if "KEY" in name or "SECRET" in name else err.get("input")
+            if not err["loc"]:
+                # A check across settings: its input is every value, secrets included.
+                problems.append(err["msg"].removeprefix("Value error, "))
+                continue
             accepted = err.get("ctx", {}).get("expected")
             msg = f"{name}={given!r}: {err['msg']}"
             if accepted:

@@ -27,9 +27,8 @@ ccy = inputs.base_currency
 if inputs.transactions.is_empty():
     st.info(
         f"**{md_escape(portfolio.name)}** has no transactions yet. Record a deposit and your "
-        "first buys on the Transactions page."
+        "first buys on the **Transactions** page (in the menu)."
     )
-    st.page_link("pages/transactions.py", label="Add transactions", icon=":material/add:")
     st.stop()
 
 as_of = info.last_date

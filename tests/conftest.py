@@ -12,6 +12,9 @@ from sqlalchemy import create_engine, text
 
 from nexus.settings import Settings, get_settings, load_settings
 
+# Fixture modules shared by several test folders (registered once for the whole run).
+pytest_plugins = ["tests.fixtures.app", "tests.fixtures.browser"]
+
 ROOT = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 POSTGRES_URL = os.environ.get(

@@ -78,7 +78,7 @@ def verify_password(stored_hash: str | None, password: str) -> tuple[bool, str |
     whether the account exists.
     """
     pw = _normalise(password)
-    if stored_hash is None:
+    if not stored_hash:  # unknown account, or one without a password (imported, reset needed)
         with contextlib.suppress(VerificationError):
             _hasher.verify(_dummy_hash(), pw)
         return False, None

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, select, update
 
-from nexus.auth.models import ActiveSession, Actor
+from nexus.auth.models import ActiveSession, Actor, SessionInfo
 from nexus.db.schema import Session, User
 from nexus.settings import Settings
 
@@ -45,6 +45,8 @@ def start_session(
     *,
     ip: str = "",
     user_agent: str = "",
+    aal: str = "aal1",
+    provider_token_enc: str | None = None,
 ) -> tuple[uuid.UUID, str]:
     """Create a session; return its id and a one-time ticket for the cookie route."""
     ticket = secrets.token_urlsafe(32)
@@ -62,7 +64,8 @@ def start_session(
                 expires_at=now + timedelta(hours=settings.session_max_hours),
                 user_agent=user_agent[:300],
                 ip=ip[:64],
-                aal="aal1",
+                aal=aal,
+                provider_token_enc=provider_token_enc,
             )
         )
     return session_id, ticket
@@ -112,7 +115,7 @@ def _resolve(engine: Engine, settings: Settings, where) -> ActiveSession | None:
         with engine.begin() as conn:
             conn.execute(update(Session).where(Session.id == sess.id).values(last_seen_at=now))
     actor = Actor(sess.user_id, sess.email, sess.role, sess.display_name)
-    return ActiveSession(actor=actor, session_id=sess.id)
+    return ActiveSession(actor=actor, session_id=sess.id, aal=sess.aal)
 
 
 def resolve_token(engine: Engine, settings: Settings, token: str) -> ActiveSession | None:
@@ -150,3 +153,53 @@ def revoke_token(engine: Engine, settings: Settings, token: str) -> bool:
             .values(revoked_at=datetime.now(UTC))
         )
     return result.rowcount == 1
+
+
+def list_sessions(
+    engine: Engine, settings: Settings, user_id: uuid.UUID, *, current: uuid.UUID | None = None
+) -> list[SessionInfo]:
+    """Live sessions of one user (revoked and expired ones left out), newest first."""
+    now = datetime.now(UTC)
+    idle_cutoff = now - timedelta(minutes=settings.session_idle_minutes)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Session.__table__)
+            .where(
+                Session.user_id == user_id,
+                Session.revoked_at.is_(None),
+                Session.token_hash.is_not(None) | (Session.id == current),
+                Session.expires_at > now,
+                Session.last_seen_at > idle_cutoff,
+            )
+            .order_by(Session.last_seen_at.desc())
+        ).all()
+    return [
+        SessionInfo(
+            id=r.id,
+            created_at=_aware(r.created_at),
+            last_seen_at=_aware(r.last_seen_at),
+            user_agent=r.user_agent,
+            ip=r.ip,
+            aal=r.aal,
+            current=r.id == current,
+        )
+        for r in rows
+    ]
+
+
+def revoke_user_sessions(
+    engine: Engine,
+    user_id: uuid.UUID,
+    *,
+    keep: uuid.UUID | None = None,
+    only: uuid.UUID | None = None,
+) -> int:
+    """Revoke a user's sessions: all, all but ``keep``, or only the id ``only``."""
+    stmt = update(Session).where(Session.user_id == user_id, Session.revoked_at.is_(None))
+    if keep is not None:
+        stmt = stmt.where(Session.id != keep)
+    if only is not None:
+        stmt = stmt.where(Session.id == only)
+    with engine.begin() as conn:
+        result = conn.execute(stmt.values(revoked_at=datetime.now(UTC), ticket_hash=None))
+    return result.rowcount

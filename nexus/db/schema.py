@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -86,6 +87,8 @@ class Session(Base):
     revoked_at: Mapped[datetime | None]
     user_agent: Mapped[str] = mapped_column(String(300), default="")
     ip: Mapped[str] = mapped_column(String(64), default="")
+    # Hosted (Supabase) mode: the provider's refresh token, Fernet-encrypted.
+    provider_token_enc: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_sessions_user_id", "user_id"),)
 
@@ -165,3 +168,63 @@ class AuditEvent(Base):
     ip: Mapped[str] = mapped_column(String(64), default="")
 
     __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+
+class MfaFactor(Base):
+    """A TOTP authenticator. ``secret_enc`` is Fernet-encrypted under a key derived from
+    ``NEXUS_SECRET_KEY``; ``last_timecode`` is the last accepted 30-s step (replay guard)."""
+
+    __tablename__ = "mfa_factors"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    friendly_name: Mapped[str] = mapped_column(String(100), default="Authenticator app")
+    factor_type: Mapped[str] = mapped_column(String(16), default="totp")
+    secret_enc: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="unverified")
+    last_timecode: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("status IN ('unverified', 'verified')", name="status"),
+        Index("ix_mfa_factors_user_id", "user_id"),
+    )
+
+
+class MfaRecoveryCode(Base):
+    """One-time recovery codes, stored hashed; ``used_at`` marks a spent code."""
+
+    __tablename__ = "mfa_recovery_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_mfa_recovery_codes_user_id", "user_id"),)
+
+
+class PasswordResetToken(Base):
+    """Single-use, expiring reset token; only its HMAC is stored."""
+
+    __tablename__ = "password_reset_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class AuthThrottle(Base):
+    """Failure counters per key (``user:<email>``, ``ip:<addr>``, ``mfa:<user id>``)."""
+
+    __tablename__ = "auth_throttle"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[datetime | None]

@@ -2,6 +2,8 @@
 
 Every method takes the acting user first and filters by ``owner_id = actor.user_id`` in
 SQL; another user's id behaves exactly like an id that does not exist (:class:`NotFound`).
+On Postgres every transaction also runs as the ``authenticated`` role with the actor's
+claims (``nexus.db.rls``), so row-level security is a second wall behind those filters.
 Writes re-validate the whole resulting ledger inside the same database transaction, so a
 refused change leaves the database as it was.
 """
@@ -20,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from nexus.auth.errors import PermissionDenied
 from nexus.auth.models import Actor
+from nexus.db.rls import user_connection, user_transaction
 from nexus.db.schema import Instrument, Portfolio, Transaction
 from nexus.portfolio.model import (
     CURRENCIES,
@@ -109,14 +112,14 @@ class PortfolioRepository:
             .where(Portfolio.owner_id == actor.user_id)
             .order_by(Portfolio.created_at, Portfolio.name)
         )
-        with self.engine.connect() as conn:
+        with user_connection(self.engine, actor) as conn:
             rows = conn.execute(stmt).all()
         return [
             PortfolioRecord(p.id, p.owner_id, p.name, p.base_currency, p.is_demo, p.n) for p in rows
         ]
 
     def get_portfolio(self, actor: Actor, portfolio_id: uuid.UUID) -> PortfolioRecord:
-        with self.engine.connect() as conn:
+        with user_connection(self.engine, actor) as conn:
             p = self._owned(conn, actor, portfolio_id)
             n = conn.execute(
                 select(func.count()).where(Transaction.portfolio_id == p.id)
@@ -135,7 +138,7 @@ class PortfolioRepository:
             )
         pid = uuid.uuid4()
         try:
-            with self.engine.begin() as conn:
+            with user_transaction(self.engine, actor) as conn:
                 conn.execute(
                     insert(Portfolio).values(
                         id=pid,
@@ -153,7 +156,7 @@ class PortfolioRepository:
         _require_write(actor)
         name = _clean_name(name)
         try:
-            with self.engine.begin() as conn:
+            with user_transaction(self.engine, actor) as conn:
                 self._owned(conn, actor, portfolio_id, lock=True)
                 conn.execute(
                     update(Portfolio)
@@ -165,7 +168,7 @@ class PortfolioRepository:
 
     def delete_portfolio(self, actor: Actor, portfolio_id: uuid.UUID) -> None:
         _require_write(actor)
-        with self.engine.begin() as conn:
+        with user_transaction(self.engine, actor) as conn:
             self._owned(conn, actor, portfolio_id, lock=True)
             conn.execute(delete(Transaction).where(Transaction.portfolio_id == portfolio_id))
             conn.execute(
@@ -184,7 +187,7 @@ class PortfolioRepository:
         return list(conn.execute(stmt).all())
 
     def list_transactions(self, actor: Actor, portfolio_id: uuid.UUID) -> list[TransactionRecord]:
-        with self.engine.connect() as conn:
+        with user_connection(self.engine, actor) as conn:
             self._owned(conn, actor, portfolio_id)
             return [_record(r) for r in self._rows(conn, portfolio_id)]
 
@@ -242,7 +245,7 @@ class PortfolioRepository:
         add = [validate_draft(d, instruments, today=today) for d in add]
         if replace is not None:
             replace = (replace[0], validate_draft(replace[1], instruments, today=today))
-        with self.engine.begin() as conn:
+        with user_transaction(self.engine, actor) as conn:
             self._owned(conn, actor, portfolio_id, lock=True)
             existing = {r.id: _record(r).as_draft() for r in self._rows(conn, portfolio_id)}
             for txn_id in (replace[0] if replace else None, remove):

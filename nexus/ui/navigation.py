@@ -14,7 +14,8 @@ PAGES = (
     # (file, title, icon, url_path, min_role)
     ("pages/dashboard.py", "Dashboard", ":material/dashboard:", "dashboard", "viewer"),
     ("pages/transactions.py", "Transactions", ":material/receipt_long:", "transactions", "viewer"),
-    ("pages/account.py", "Account", ":material/person:", "account", "viewer"),
+    ("pages/settings.py", "Settings", ":material/settings:", "settings", "viewer"),
+    ("pages/admin.py", "Admin", ":material/admin_panel_settings:", "admin", "admin"),
 )
 ROLE_RANK = {"viewer": 0, "analyst": 1, "admin": 2}
 

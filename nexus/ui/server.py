@@ -29,12 +29,15 @@ CSP = (
 )
 
 
+def _forwarded_https(scheme: str, forwarded_proto: str) -> bool:
+    return scheme == "https" or forwarded_proto.split(",")[0].strip().lower() == "https"
+
+
 def _is_https(request: Request) -> bool:
     mode = get_settings().cookie_secure
     if mode != "auto":
         return mode == "always"
-    forwarded = request.headers.get("x-forwarded-proto", "")
-    return request.url.scheme == "https" or forwarded.split(",")[0].strip() == "https"
+    return _forwarded_https(request.url.scheme, request.headers.get("x-forwarded-proto", ""))
 
 
 def _same_origin(request: Request) -> bool:
@@ -95,7 +98,8 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        https = scope.get("scheme") == "https"
+        forwarded = dict(scope.get("headers") or []).get(b"x-forwarded-proto", b"").decode()
+        https = _forwarded_https(scope.get("scheme", ""), forwarded)
 
         async def send_with_headers(message) -> None:
             if message["type"] == "http.response.start":

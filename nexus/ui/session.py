@@ -26,7 +26,11 @@ NOTICE_KEY = "nexus_auth_notice"
 
 @st.cache_resource
 def auth_backend() -> AuthBackend:
-    return get_backend(get_settings())
+    backend = get_backend(get_settings())
+    throttle = getattr(backend, "throttle", None)
+    if throttle is not None:
+        throttle.purge()  # housekeeping once per process: forget expired failure counters
+    return backend
 
 
 def client_ip() -> str:
@@ -60,6 +64,11 @@ def current_session() -> ActiveSession | None:
             return active
         st.session_state[DEAD_COOKIE_KEY] = token
     return None
+
+
+def current_session_id() -> uuid.UUID | None:
+    sid = st.session_state.get(SESSION_KEY)
+    return uuid.UUID(str(sid)) if sid is not None else None
 
 
 def begin(session_id: uuid.UUID, ticket: str) -> None:

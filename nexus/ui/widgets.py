@@ -97,6 +97,11 @@ def load_demo_portfolio(actor: Actor, info: SnapshotInfo) -> None:
 def onboarding(actor: Actor, info: SnapshotInfo | None) -> None:
     """What a user with no portfolio sees: how to start, or a demo to explore."""
     st.subheader("Welcome to Portfolio Nexus")
+    if not actor.can_write:
+        st.info(
+            "Your role is **viewer**: you can look at portfolios but not create or change "
+            "them. Ask an administrator for the analyst role."
+        )
     st.write(
         "You have no portfolio yet. Create one and record your deposits and trades on the "
         "**Transactions** page, or load a demo portfolio to explore the dashboard first."

@@ -14,9 +14,16 @@ from nexus.market.snapshot import SnapshotReader
 from nexus.portfolio.model import InstrumentInfo, TransactionDraft
 from nexus.portfolio.repository import PortfolioRepository
 from nexus.ui.format import money
-from tests.app.conftest import PASSWORD, page
+from tests.fixtures.app import PASSWORD, page
 
-PAGES = ["Home.py", "pages/dashboard.py", "pages/transactions.py", "pages/account.py"]
+PAGES = [
+    "Home.py",
+    "pages/dashboard.py",
+    "pages/transactions.py",
+    "pages/settings.py",
+    "pages/admin.py",
+]
+SIGN_IN_BUTTONS = ["Sign in", "Create account", "Send reset link"]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -24,7 +31,7 @@ def test_signed_out_visitor_sees_only_the_sign_in_page(app_settings, path):
     at = page(path).run()
     assert not at.exception
     assert [t.value for t in at.title] == ["Portfolio Nexus"]
-    assert [b.label for b in at.button] == ["Sign in", "Create account"]
+    assert [b.label for b in at.button] == SIGN_IN_BUTTONS
     assert not at.metric and not at.dataframe and not at.selectbox
     assert not at.sidebar.button  # no menu, no sign-out
 
@@ -38,7 +45,7 @@ def test_a_forged_or_dead_session_id_is_treated_as_signed_out(app_settings, back
         at = page(path)
         at.session_state["nexus_session_id"] = sid
         at.run()
-        assert [b.label for b in at.button] == ["Sign in", "Create account"]
+        assert [b.label for b in at.button] == SIGN_IN_BUTTONS
         assert not at.metric
 
 
@@ -87,7 +94,7 @@ def test_signed_in_menu_names_the_user_and_offers_sign_out(app_settings, signed_
     at.run()
     assert "ann@example.com" in at.sidebar.caption[0].value.replace("\\", "")
     assert at.sidebar.button(key="sign_out").label == "Sign out"
-    assert len(at.sidebar.get("page_link")) == 3
+    assert len(at.sidebar.get("page_link")) == 4  # the first account is admin
 
 
 def test_dashboard_shows_library_numbers_for_the_demo_portfolio(app_settings, signed_in):
@@ -163,12 +170,12 @@ def test_ledger_edit_and_delete(app_settings, signed_in):
     assert repo.list_transactions(result.actor, p.id) == []
 
 
-def test_account_page_signs_out(app_settings, signed_in, backend):
-    at, result = signed_in("pages/account.py")
+def test_settings_page_signs_out(app_settings, signed_in, backend):
+    at, result = signed_in("pages/settings.py")
     at.run()
-    assert [t.value for t in at.title] == ["Account"]
+    assert [t.value for t in at.title] == ["Settings"]
     at.button(key="account_sign_out").click().run()
-    assert [b.label for b in at.button] == ["Sign in", "Create account"]
+    assert [b.label for b in at.button] == SIGN_IN_BUTTONS
     assert backend.session_from_id(result.session_id) is None
 
 

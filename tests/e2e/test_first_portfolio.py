@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from nexus.market import prices
 from nexus.market.snapshot import SnapshotReader
 from nexus.ui.format import money
-from tests.e2e.conftest import settle
+from tests.fixtures.browser import settle, wait_for_session_cookie
 
 pytestmark = pytest.mark.e2e
 
@@ -111,7 +111,7 @@ def test_register_sign_in_create_portfolio_two_buys_dashboard_total(fresh_server
     expect(page.locator("[data-testid='stPlotlyChart']")).to_have_count(2)
 
     # A reload keeps the user signed in (HttpOnly session cookie) ...
-    cookie = next(c for c in context.cookies() if c["name"] == "nexus_session")
+    cookie = wait_for_session_cookie(context)
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
     page.reload()
     settle(page)

@@ -9,11 +9,11 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import settle
+from tests.fixtures.browser import settle
 
 pytestmark = pytest.mark.e2e
 
-PAGE_PATHS = ["/", "/dashboard", "/transactions", "/account"]
+PAGE_PATHS = ["/", "/dashboard", "/transactions", "/settings", "/admin"]
 
 
 @pytest.mark.parametrize("path", PAGE_PATHS)
@@ -24,7 +24,7 @@ def test_every_page_url_opened_directly_shows_only_sign_in(fresh_server, context
     expect(page.get_by_role("heading", name="Portfolio Nexus")).to_be_visible()
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     # Nothing else: no page heading, no menu, no metrics, no tables, no sidebar nav.
-    for heading in ("Dashboard", "Transactions", "Account"):
+    for heading in ("Dashboard", "Transactions", "Settings", "Admin"):
         expect(page.get_by_role("heading", name=heading)).to_have_count(0)
     expect(page.locator("[data-testid='stMetric']")).to_have_count(0)
     expect(page.locator("[data-testid='stDataFrame']")).to_have_count(0)
