@@ -19,7 +19,7 @@ from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from nexus.auth import mfa, sessions
-from nexus.auth.audit import record
+from nexus.auth.audit import read_log, record
 from nexus.auth.errors import (
     AuthError,
     InvalidCredentials,
@@ -47,7 +47,7 @@ from nexus.auth.passwords import (
     verify_password,
 )
 from nexus.auth.throttle import Throttle
-from nexus.db.schema import AuditEvent, MfaFactor, PasswordResetToken, User, UserPreferences
+from nexus.db.schema import MfaFactor, PasswordResetToken, User, UserPreferences
 from nexus.settings import Settings
 
 # Deliberately simple: one @, no spaces, a dot in the domain. Deliverability is proven by
@@ -519,21 +519,4 @@ class LocalBackend:
 
     def audit_log(self, actor: Actor, *, limit: int = 200) -> list[AuditEntry]:
         self._require_admin(actor)
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(AuditEvent.__table__, User.email)
-                .outerjoin(User, User.id == AuditEvent.user_id)
-                .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-                .limit(limit)
-            ).all()
-        return [
-            AuditEntry(
-                at=r.at,
-                event=r.event,
-                user_id=r.user_id,
-                email=r.email,
-                ip=r.ip,
-                detail=r.detail or {},
-            )
-            for r in rows
-        ]
+        return read_log(self.engine, limit=limit)

@@ -51,7 +51,7 @@ from supabase_auth.errors import AuthApiError, AuthRetryableError
 from supabase_auth.errors import AuthError as ProviderError
 
 from nexus.auth import mfa, sessions
-from nexus.auth.audit import record
+from nexus.auth.audit import read_log, record
 from nexus.auth.crypto import decrypt, encrypt
 from nexus.auth.errors import (
     AuthError,
@@ -77,7 +77,6 @@ from nexus.auth.models import (
 from nexus.auth.passwords import PasswordRejected, check_password_policy
 from nexus.auth.throttle import Throttle
 from nexus.db.schema import (
-    AuditEvent,
     AuthThrottle,
     MfaRecoveryCode,
     Session,
@@ -598,6 +597,8 @@ class SupabaseBackend:
             raise RegistrationError(str(exc)) from None
         if role is not None and role not in ROLES:
             raise RegistrationError(f"Role must be one of {', '.join(ROLES)}.")
+        if role is not None and not self._has_admin_key:
+            raise RegistrationError(ADMIN_KEY_MISSING)  # roles live in app_metadata
         name = " ".join(display_name.split())[:100]
         with self._client() as client:
             try:
@@ -672,8 +673,13 @@ class SupabaseBackend:
                     failure = _provider_failure(exc)
                     if failure is not None:
                         _log_provider("sign-in", exc)
+                        event = (
+                            "signin.throttled"
+                            if isinstance(failure, Throttled)
+                            else "signin.unavailable"
+                        )
                         with self.engine.begin() as conn:
-                            record(conn, "signin.throttled", ip=ip, provider=True)
+                            record(conn, event, ip=ip, provider=True)
                         raise failure from None
                     refusal = exc
         if provider is None:
@@ -950,7 +956,7 @@ class SupabaseBackend:
             )
         if not EMAIL_RE.match(email):
             return
-        redirect = f"{(link_base or self.settings.public_url).rstrip('/')}/reset"
+        redirect = f"{(link_base or self.settings.public_url).rstrip('/')}/"
         # In the background: the reply time must not depend on whether the account exists.
         threading.Thread(target=self._send_reset, args=(email, redirect), daemon=True).start()
 
@@ -1359,24 +1365,7 @@ class SupabaseBackend:
 
     def audit_log(self, actor: Actor, *, limit: int = 200) -> list[AuditEntry]:
         self._require_admin(actor)
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(AuditEvent.__table__, User.email)
-                .outerjoin(User, User.id == AuditEvent.user_id)
-                .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-                .limit(limit)
-            ).all()
-        return [
-            AuditEntry(
-                at=r.at,
-                event=r.event,
-                user_id=r.user_id,
-                email=r.email,
-                ip=r.ip,
-                detail=r.detail or {},
-            )
-            for r in rows
-        ]
+        return read_log(self.engine, limit=limit)
 
 
 @dataclass(frozen=True)

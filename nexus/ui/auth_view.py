@@ -141,11 +141,16 @@ def _reset_form(token: str) -> None:
 
 def render_sign_in() -> None:
     """The whole signed-out page."""
-    # A reset link lands here as ?reset=<token>: keep it server-side and drop it from the URL.
+    # A reset link lands here as ?reset=<token> (local backend) or, with Supabase's e-mail
+    # template, ?token_hash=<hash>&type=recovery: keep it server-side, drop it from the URL.
     token = st.query_params.get("reset")
+    if not token and st.query_params.get("type") == "recovery":
+        token = st.query_params.get("token_hash")
     if token:
         st.session_state[RESET_KEY] = token
-        del st.query_params["reset"]
+        for key in ("reset", "token_hash", "type"):
+            if key in st.query_params:
+                del st.query_params[key]
     _, middle, _ = st.columns([1, 2, 1])
     with middle:
         st.title("Portfolio Nexus")

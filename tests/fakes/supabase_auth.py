@@ -1051,3 +1051,37 @@ class FakeSupabaseAuth:
                 "redirect_to": redirect_to,
             }
         )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the fake for multi-process tests (e.g. a browser e2e run of the app).
+
+    ``python -m tests.fakes.supabase_auth --port 54321`` prints the settings to point the
+    app at it (one JSON line: SUPABASE_URL, keys, JWT secret; test values only), then serves
+    until interrupted. ``FAKE_SUPABASE_JWT_SECRET`` fixes the secret (and so the keys).
+    """
+    import argparse
+    import os
+
+    import uvicorn
+
+    from tests.fakes.spec import ContractRecorder
+
+    parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=54321)
+    args = parser.parse_args(argv)
+    fake = FakeSupabaseAuth(jwt_secret=os.environ.get("FAKE_SUPABASE_JWT_SECRET") or None)
+    fake.base_url = f"http://{args.host}:{args.port}"
+    settings = {
+        "SUPABASE_URL": fake.base_url,
+        "SUPABASE_ANON_KEY": fake.anon_key,
+        "SUPABASE_SERVICE_ROLE_KEY": fake.service_role_key,
+        "SUPABASE_JWT_SECRET": fake.jwt_secret,
+    }
+    print(json.dumps(settings), flush=True)
+    uvicorn.run(ContractRecorder(fake.app), host=args.host, port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

@@ -328,7 +328,7 @@ def test_reset_request_answers_the_same_and_links_to_the_app(sb, fake_supabase, 
     while not fake_supabase.auth.mails(ann.email, "recovery") and time.monotonic() < deadline:
         time.sleep(0.02)
     (mail,) = fake_supabase.auth.mails(ann.email, "recovery")
-    assert mail["redirect_to"] == "https://nexus.example.com/reset"
+    assert mail["redirect_to"] == "https://nexus.example.com/"
     assert fake_supabase.auth.mails("nobody@example.com", "recovery") == []
     # A second request inside Supabase's e-mail interval is refused there; same reply here.
     assert sb.request_password_reset(ann.email, ip="10.0.0.1") is None
