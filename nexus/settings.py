@@ -114,10 +114,91 @@ class Settings(BaseModel):
         alias="NEXUS_SECRET_KEY",
         description="Key for signing internal tokens; generated into the data dir when unset.",
     )
-    market_provider: Literal["demo"] = Field(
+    market_provider: Literal["demo", "live"] = Field(
         default="demo",
         alias="NEXUS_MARKET_PROVIDER",
-        description="Market-data provider for the ingest job. `demo` is offline and deterministic.",
+        description="`demo` (offline, deterministic) or `live` (the provider chains below).",
+    )
+    price_providers: str = Field(
+        default="tiingo,alphavantage",
+        alias="NEXUS_PRICE_PROVIDERS",
+        description="Ordered fallback chain for daily bars (live mode).",
+    )
+    quote_providers: str = Field(
+        default="finnhub,alphavantage",
+        alias="NEXUS_QUOTE_PROVIDERS",
+        description="Ordered fallback chain for live quotes (live mode).",
+    )
+    fx_providers: str = Field(
+        default="ecb,alphavantage",
+        alias="NEXUS_FX_PROVIDERS",
+        description="Ordered fallback chain for FX rates (live mode).",
+    )
+    news_providers: str = Field(
+        default="newsapi,alphavantage",
+        alias="NEXUS_NEWS_PROVIDERS",
+        description="Ordered fallback chain for news (live mode).",
+    )
+    symbols: str = Field(
+        default="AAPL,MSFT,NVDA,AMZN,GOOGL,SPY",
+        alias="NEXUS_SYMBOLS",
+        description="Symbols ingested in live mode, besides those users hold or watch.",
+    )
+    fred_series: str = Field(
+        default="DGS10,DGS2,T10Y2Y,FEDFUNDS,CPIAUCSL,UNRATE,GDPC1",
+        alias="NEXUS_FRED_SERIES",
+        description="FRED series fetched by the `macro` job.",
+    )
+    alphavantage_api_key: SecretStr = Field(
+        default=SecretStr(""), alias="ALPHAVANTAGE_API_KEY", description="Alpha Vantage API key."
+    )
+    tiingo_api_key: SecretStr = Field(
+        default=SecretStr(""), alias="TIINGO_API_KEY", description="Tiingo API key."
+    )
+    finnhub_api_key: SecretStr = Field(
+        default=SecretStr(""), alias="FINNHUB_API_KEY", description="Finnhub API key."
+    )
+    fred_api_key: SecretStr = Field(
+        default=SecretStr(""), alias="FRED_API_KEY", description="FRED API key."
+    )
+    newsapi_key: SecretStr = Field(
+        default=SecretStr(""), alias="NEWSAPI_KEY", description="NewsAPI key."
+    )
+    alphavantage_base_url: str = Field(
+        default="https://www.alphavantage.co",
+        alias="ALPHAVANTAGE_BASE_URL",
+        description="Alpha Vantage endpoint (proxies, tests).",
+    )
+    tiingo_base_url: str = Field(
+        default="https://api.tiingo.com", alias="TIINGO_BASE_URL", description="Tiingo endpoint."
+    )
+    finnhub_base_url: str = Field(
+        default="https://finnhub.io/api/v1",
+        alias="FINNHUB_BASE_URL",
+        description="Finnhub endpoint.",
+    )
+    fred_base_url: str = Field(
+        default="https://api.stlouisfed.org", alias="FRED_BASE_URL", description="FRED endpoint."
+    )
+    newsapi_base_url: str = Field(
+        default="https://newsapi.org", alias="NEWSAPI_BASE_URL", description="NewsAPI endpoint."
+    )
+    http_cache: Literal["sqlite", "redis"] = Field(
+        default="sqlite",
+        alias="NEXUS_HTTP_CACHE",
+        description="HTTP response cache backend: `sqlite` (file in the data dir) or `redis`.",
+    )
+    redis_url: str = Field(
+        default="redis://127.0.0.1:6379/0",
+        alias="NEXUS_REDIS_URL",
+        description="Redis URL when `NEXUS_HTTP_CACHE=redis`.",
+    )
+    quotes_seconds: int = Field(
+        default=15,
+        alias="NEXUS_QUOTES_SECONDS",
+        ge=2,
+        le=3600,
+        description="How often the `quotes` job runs while the exchange is open.",
     )
     demo_seed: int = Field(
         default=20240101,
@@ -153,13 +234,28 @@ class Settings(BaseModel):
         alias="NEXUS_PRICES_CRON",
         description="When the scheduler runs the `prices` job (crontab syntax, UTC).",
     )
+    fx_cron: str = Field(
+        default="15 16 * * mon-fri",
+        alias="NEXUS_FX_CRON",
+        description="When the scheduler runs the `fx` job (crontab, UTC).",
+    )
+    macro_cron: str = Field(
+        default="30 22 * * *",
+        alias="NEXUS_MACRO_CRON",
+        description="When the scheduler runs the `macro` job (crontab, UTC).",
+    )
+    news_cron: str = Field(
+        default="*/30 * * * *",
+        alias="NEXUS_NEWS_CRON",
+        description="When the scheduler runs the `news` job (crontab, UTC).",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO",
         alias="NEXUS_LOG_LEVEL",
         description="Log level of the app and the ingest process.",
     )
 
-    @field_validator("prices_cron")
+    @field_validator("prices_cron", "fx_cron", "macro_cron", "news_cron")
     @classmethod
     def _valid_cron(cls, value: str) -> str:
         from apscheduler.triggers.cron import CronTrigger
@@ -170,7 +266,15 @@ class Settings(BaseModel):
             raise ValueError(f"not a crontab expression ({exc}); e.g. '5 22 * * mon-fri'") from None
         return value
 
-    @field_validator("supabase_url", "public_url")
+    @field_validator(
+        "supabase_url",
+        "public_url",
+        "alphavantage_base_url",
+        "tiingo_base_url",
+        "finnhub_base_url",
+        "fred_base_url",
+        "newsapi_base_url",
+    )
     @classmethod
     def _valid_http_url(cls, value: str) -> str:
         if value and not value.startswith(("https://", "http://")):
@@ -196,6 +300,17 @@ class Settings(BaseModel):
                 "(Supabase dashboard: Project Settings > API)"
             )
         return self
+
+    def chain(self, kind: str) -> list[str]:
+        """Ordered provider names for a data kind (``prices``, ``quotes``, ``fx``, ``news``)."""
+        raw = getattr(self, f"{ {'prices': 'price', 'quotes': 'quote'}.get(kind, kind) }_providers")
+        return [p.strip().lower() for p in raw.split(",") if p.strip()]
+
+    def symbol_list(self) -> list[str]:
+        return [s.strip().upper() for s in self.symbols.split(",") if s.strip()]
+
+    def fred_series_list(self) -> list[str]:
+        return [s.strip().upper() for s in self.fred_series.split(",") if s.strip()]
 
     # Derived paths -------------------------------------------------------------------
     @property

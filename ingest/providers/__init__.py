@@ -54,8 +54,93 @@ FX_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
+QUOTES_SCHEMA: dict[str, pl.DataType] = {
+    "symbol": pl.String(),
+    "ts": pl.Datetime("us"),  # time of the price (UTC, naive)
+    "price": pl.Float64(),
+    "previous_close": pl.Float64(),
+    "currency": pl.String(),
+    "provider": pl.String(),
+    "fetched_at": pl.Datetime("us"),
+}
+MACRO_SCHEMA: dict[str, pl.DataType] = {
+    "series_id": pl.String(),
+    "date": pl.Date(),
+    "value": pl.Float64(),  # null for a missing observation (FRED ".")
+    "provider": pl.String(),
+    "fetched_at": pl.Datetime("us"),
+}
+NEWS_SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.String(),  # stable: a hash of the URL
+    "published_at": pl.Datetime("us"),
+    "symbol": pl.String(),  # null for market-wide news
+    "title": pl.String(),
+    "source": pl.String(),
+    "url": pl.String(),
+    "summary": pl.String(),
+    "provider": pl.String(),
+    "fetched_at": pl.Datetime("us"),
+}
+
+
 class ProviderError(RuntimeError):
-    """A provider could not deliver the requested data."""
+    """A provider could not deliver the requested data (base class; see subclasses)."""
+
+
+class MissingKey(ProviderError):
+    """The provider needs an API key that is not configured: skipped, not an outage."""
+
+
+class RateLimited(ProviderError):
+    """Throttled (HTTP 429, or an HTTP-200 throttle body); ``retry_after`` seconds if known."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class QuotaExhausted(ProviderError):
+    """The daily (or monthly) allowance is used up: try the next provider, not again today."""
+
+
+class PremiumRequired(ProviderError):
+    """The endpoint or parameter needs a paid plan."""
+
+
+class NoData(ProviderError):
+    """The provider answered but has nothing for this request (unknown symbol, empty range)."""
+
+
+class Unavailable(ProviderError):
+    """Transient failure (5xx, timeout, malformed payload) or the circuit breaker is open."""
+
+
+@runtime_checkable
+class QuotesProvider(Protocol):
+    name: str
+
+    def quotes(self, symbols: Sequence[str]) -> pl.DataFrame:
+        """Latest prices, :data:`QUOTES_SCHEMA`; symbols without a quote are left out."""
+        ...
+
+
+@runtime_checkable
+class MacroProvider(Protocol):
+    name: str
+
+    def observations(self, series_id: str, start: date, end: date) -> pl.DataFrame:
+        """:data:`MACRO_SCHEMA` rows of one series."""
+        ...
+
+
+@runtime_checkable
+class NewsProvider(Protocol):
+    name: str
+
+    def news(self, symbols: Sequence[str], since: date) -> pl.DataFrame:
+        """Articles about ``symbols`` (and market-wide when empty) since ``since``,
+        :data:`NEWS_SCHEMA`."""
+        ...
 
 
 @runtime_checkable

@@ -1,4 +1,5 @@
-"""Offline, deterministic demo market data (fictional companies, indexes and FX).
+"""Offline, deterministic demo market data (fictional companies, indexes, FX, intraday
+quotes, macro series and news headlines).
 
 Conventions
 -----------
@@ -10,12 +11,27 @@ Conventions
   (Back-adjusted closes would change whenever a later dividend arrives, which would break
   range independence.)
 
+- Quotes: every :data:`TICK_SECONDS` s bucket of a UTC day has one price per symbol, a
+  random walk from the previous trading day's close (``previous_close``) that is pinned to
+  the day's close at midnight (a Brownian bridge), so the last tick of a trading day equals
+  its bar; on weekends it wanders and returns to Friday's close. The demo market is always
+  open. ``ts`` is the bucket start.
+- Macro series: the default FRED ids (:data:`DEMO_SERIES`) at their FRED frequency
+  (daily on weekdays, monthly or quarterly on the first day of the period), with plausible
+  levels; a monthly/quarterly value appears once its period has ended. ``T10Y2Y`` is
+  exactly ``DGS10 - DGS2``.
+- News: 0–2 headlines per symbol (or market-wide) and day, built from that day's move,
+  source "Demo Wire", URLs under ``https://example.com/demo/`` and a summary saying it is
+  simulated; at most :data:`NEWS_DAYS` days back.
+
 Determinism
 -----------
-Every random number belongs to a fixed block of :data:`BLOCK` trading days and is drawn
-from a generator seeded by ``(seed, stream, block)`` via a stable hash (blake2b). Paths are
-always computed from the epoch over whole blocks and then sliced, so the bar for a date
-never depends on the requested range: the same seed gives the same numbers.
+Every random number belongs to a fixed block of :data:`BLOCK` trading days (or
+observations) and is drawn from a generator seeded by ``(seed, stream, block)`` via a stable
+hash (blake2b). Paths are always computed from the epoch over whole blocks and then sliced,
+so the bar for a date never depends on the requested range: the same seed gives the same
+numbers. Intraday ticks come from one stream per ``(symbol, day)``, news from a hash of
+``(seed, symbol, day)``, so a quote depends only on the seed and its time bucket.
 """
 
 from __future__ import annotations
@@ -29,12 +45,24 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import polars as pl
 
-from ingest.providers import BARS_SCHEMA, FX_SCHEMA, SYMBOLS_SCHEMA, ProviderError
+from ingest.providers import (
+    BARS_SCHEMA,
+    FX_SCHEMA,
+    MACRO_SCHEMA,
+    NEWS_SCHEMA,
+    QUOTES_SCHEMA,
+    SYMBOLS_SCHEMA,
+    ProviderError,
+)
 
 PROVIDER = "demo"
 EPOCH = date(2010, 1, 4)  # a Monday
 BLOCK = 256  # trading days per random block
 TRADING_DAYS = 252  # per year, for annualised drift/vol
+TICK_SECONDS = 5  # one intraday quote per bucket of this many seconds
+TICKS_PER_DAY = 86_400 // TICK_SECONDS
+NEWS_DAYS = 90  # news() never goes further back than this
+NEWS_SOURCE = "Demo Wire"
 
 _EPOCH64 = np.datetime64(EPOCH, "D")
 
@@ -180,6 +208,40 @@ DEMO_FX: tuple[DemoCurrency, ...] = (
     DemoCurrency("JPY", start=92.0, level=135.0, vol=0.10),
 )
 
+
+@dataclass(frozen=True, slots=True)
+class DemoSeries:
+    """A simulated macro series. ``level``: a mean-reverting level (``start`` → ``mean``,
+    ``vol`` = annualised sd of changes, in the series' units); ``growth``: an index from
+    ``start`` growing ``mean`` a year (log) with annualised log vol ``vol``."""
+
+    series_id: str
+    frequency: str  # daily | monthly | quarterly
+    kind: str  # level | growth
+    start: float
+    mean: float
+    vol: float
+    kappa: float = 0.3  # mean reversion per year (level)
+    floor: float | None = None
+    decimals: int = 2
+
+
+#: Simulated FRED series (ids as FRED's). DGS2 and T10Y2Y derive from DGS10 and a spread.
+DEMO_SERIES: dict[str, DemoSeries] = {
+    s.series_id: s
+    for s in (
+        DemoSeries("DGS10", "daily", "level", 3.85, 3.3, 0.85, kappa=0.25, floor=0.5),
+        DemoSeries("DGS2", "daily", "level", 1.0, 1.0, 0.0),  # = DGS10 - spread (below)
+        DemoSeries("T10Y2Y", "daily", "level", 2.85, 0.9, 0.0),  # = DGS10 - DGS2
+        DemoSeries("FEDFUNDS", "monthly", "level", 0.11, 2.6, 1.0, floor=0.05),
+        DemoSeries("CPIAUCSL", "monthly", "growth", 217.5, 0.026, 0.006, decimals=3),
+        DemoSeries("UNRATE", "monthly", "level", 9.8, 4.6, 0.7, kappa=0.5, floor=3.2, decimals=1),
+        DemoSeries("GDPC1", "quarterly", "growth", 16_800.0, 0.022, 0.012, decimals=3),
+    )
+}
+_SPREAD_10Y_2Y = DemoSeries("spread:10y2y", "daily", "level", 2.85, 0.9, 0.55, kappa=0.35)
+_PER_YEAR = {"daily": TRADING_DAYS, "monthly": 12, "quarterly": 4}
+
 _BY_SYMBOL = {s.symbol: s for s in DEMO_UNIVERSE}
 _BY_CURRENCY = {c.currency: c for c in DEMO_FX}
 
@@ -277,6 +339,134 @@ def _fx_path(seed: int, spec: DemoCurrency, n_blocks: int) -> np.ndarray:
         x[b * BLOCK : (b + 1) * BLOCK] = phi**k * (phi * carry + np.cumsum(phi ** (-k) * e))
         carry = x[(b + 1) * BLOCK - 1]
     return np.round(spec.level * np.exp(x), 6)
+
+
+def _ar1(shocks: np.ndarray, phi: float, x0: float) -> np.ndarray:
+    """x_t = phi·x_{t-1} + e_t from x_{-1} = x0, solved per block in closed form."""
+    n_blocks = len(shocks) // BLOCK
+    k = np.arange(BLOCK)
+    x = np.empty(len(shocks))
+    carry = x0
+    for b in range(n_blocks):
+        e = shocks[b * BLOCK : (b + 1) * BLOCK]
+        x[b * BLOCK : (b + 1) * BLOCK] = phi**k * (phi * carry + np.cumsum(phi ** (-k) * e))
+        carry = x[(b + 1) * BLOCK - 1]
+    return x
+
+
+def _series_path(seed: int, spec: DemoSeries, n_blocks: int) -> np.ndarray:
+    """Unrounded values of one simulated series for observations ``0 .. n_blocks*BLOCK-1``."""
+    per_year = _PER_YEAR[spec.frequency]
+    shocks = spec.vol / np.sqrt(per_year) * _normals(seed, f"macro:{spec.series_id}", n_blocks)
+    if spec.kind == "growth":
+        return spec.start * np.exp(np.cumsum(spec.mean / per_year + shocks))
+    phi = np.exp(-spec.kappa / per_year)
+    values = spec.mean + _ar1(shocks, phi, spec.start - spec.mean)
+    return values if spec.floor is None else np.maximum(values, spec.floor)
+
+
+def _macro_values(seed: int, series_id: str, n_blocks: int) -> np.ndarray:
+    """Rounded values of a :data:`DEMO_SERIES` series (observations from its epoch)."""
+    spec = DEMO_SERIES[series_id]
+    if series_id not in ("DGS2", "T10Y2Y"):
+        return np.round(_series_path(seed, spec, n_blocks), spec.decimals)
+    ten = np.round(_series_path(seed, DEMO_SERIES["DGS10"], n_blocks), 2)
+    spread = _series_path(seed, _SPREAD_10Y_2Y, n_blocks)
+    two = np.round(np.maximum(ten - spread, 0.1), 2)
+    return two if series_id == "DGS2" else np.round(ten - two, 2)
+
+
+def _period_dates(frequency: str, i0: int, i1: int) -> list[date]:
+    if frequency == "daily":
+        return [d.item() for d in _dates(i0, i1)]
+    months = 1 if frequency == "monthly" else 3
+    return [date(EPOCH.year + (i * months) // 12, (i * months) % 12 + 1, 1) for i in range(i0, i1)]
+
+
+def _period_range(frequency: str, start: date, end: date) -> tuple[int, int]:
+    """Observation index range ``[i0, i1)`` with ``start <= date`` whose period has ended
+    by ``end`` (daily: ``date <= end``)."""
+    if frequency == "daily":
+        return _day_range(start, end)
+    months = 1 if frequency == "monthly" else 3
+
+    def index(d: date) -> int:  # period containing d
+        return ((d.year - EPOCH.year) * 12 + d.month - 1) // months
+
+    first_of_period = start.day == 1 and (start.month - 1) % months == 0
+    i0 = max(0, index(start) if first_of_period else index(start) + 1)
+    i1 = max(0, index(end))  # periods before the one containing ``end`` have ended
+    return i0, max(i0, i1)
+
+
+@functools.lru_cache(maxsize=256)
+def _closes(seed: int, symbol: str, n_blocks: int) -> np.ndarray:
+    """Daily closes of a demo symbol for trading days ``0 .. n_blocks*BLOCK-1`` (read-only)."""
+    out = _ohlcv(seed, _BY_SYMBOL[symbol], n_blocks)["close"]
+    out.flags.writeable = False
+    return out
+
+
+@functools.lru_cache(maxsize=512)
+def _tick_walk(seed: int, symbol: str, day: int) -> np.ndarray:
+    """Cumulative standard normals of one symbol's intraday buckets on ``day`` (ordinal)."""
+    rng = np.random.default_rng([_stream_seed(seed, f"{symbol}:ticks"), day])
+    out = np.cumsum(rng.standard_normal(TICKS_PER_DAY))
+    out.flags.writeable = False
+    return out
+
+
+def _hash_int(*parts: object) -> int:
+    text = ":".join(str(p) for p in parts)
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+
+
+def _bucket(at: datetime) -> tuple[date, int, datetime]:
+    """Day, bucket index within the day and bucket start of ``at`` (naive UTC)."""
+    midnight = datetime.combine(at.date(), datetime.min.time())
+    k = int((at - midnight).total_seconds()) // TICK_SECONDS
+    return at.date(), k, midnight + timedelta(seconds=k * TICK_SECONDS)
+
+
+_UP_BIG = "{name} jumps {pct} as investors cheer its outlook"
+_UP = "{name} edges up {pct} in steady trading"
+_DOWN_BIG = "{name} slides {pct} after a cautious analyst note"
+_DOWN = "{name} dips {pct} as the sector cools"
+_FLAT = "{name} ends little changed"
+_GENERIC = (
+    "{name} sets the date for its quarterly results",
+    "{name} to present at an industry conference next week",
+    "Analysts revisit price targets for {name}",
+    "{name} names a new head of investor relations",
+    "{name} expands its share buy-back programme",
+)
+_MARKET_GENERIC = (
+    "Central bank minutes in focus for bond traders",
+    "Oil prices steady ahead of inventory data",
+    "Earnings season: what to watch this week",
+    "Currency markets calm as volatility eases",
+)
+
+
+_MARKET_UP = "Global stocks rise {pct} as risk appetite returns"
+_MARKET_DOWN = "Global stocks fall {pct} as investors turn cautious"
+_MARKET_FLAT = "Global stocks end a quiet session little changed"
+
+
+def _move_title(name: str | None, move: float | None) -> str | None:
+    """A headline about the day's close-to-close move (``name`` None: the world index)."""
+    if move is None:
+        return None
+    pct = f"{abs(move) * 100:.1f}%"
+    if name is None:
+        if abs(move) < 0.001:
+            return _MARKET_FLAT
+        return (_MARKET_UP if move > 0 else _MARKET_DOWN).format(pct=pct)
+    if abs(move) < 0.001:
+        return _FLAT.format(name=name)
+    if move > 0:
+        return (_UP_BIG if move > 0.02 else _UP).format(name=name, pct=pct)
+    return (_DOWN_BIG if move < -0.02 else _DOWN).format(name=name, pct=pct)
 
 
 # Public API -------------------------------------------------------------------------------
@@ -379,3 +569,98 @@ class DemoProvider:
                     )
                 )
         return pl.concat(frames)
+
+    def quotes(self, symbols: Sequence[str], at: datetime | None = None) -> pl.DataFrame:
+        """Intraday quotes (:data:`QUOTES_SCHEMA`) at the :data:`TICK_SECONDS` bucket of
+        ``at`` (naive UTC; default now). Unknown symbols are left out."""
+        at = at or _now()
+        day, k, ts = _bucket(at)
+        i_day = _day_index(day)  # trading days before ``day``
+        trading = day >= EPOCH and day.weekday() < 5
+        frac = (k + 1) / TICKS_PER_DAY
+        rows = []
+        for symbol in dict.fromkeys(symbols):
+            spec = _BY_SYMBOL.get(symbol)
+            if spec is None:
+                continue
+            closes = _closes(self.seed, symbol, _n_blocks(i_day + 1))
+            previous = float(closes[i_day - 1]) if i_day > 0 else spec.price
+            target = float(closes[i_day]) if trading else previous
+            walk = _tick_walk(self.seed, symbol, day.toordinal())
+            sd = spec.vol / np.sqrt(TRADING_DAYS * TICKS_PER_DAY)
+            x = sd * (walk[k] - frac * walk[-1]) + frac * np.log(target / previous)
+            price = float(_round_price(np.array([previous * np.exp(x)]))[0])
+            rows.append((symbol, ts, price, previous, spec.currency, PROVIDER, at))
+        return pl.DataFrame(rows, schema=QUOTES_SCHEMA, orient="row")
+
+    def observations(self, series_id: str, start: date, end: date) -> pl.DataFrame:
+        """Simulated observations of a :data:`DEMO_SERIES` id with ``start <= date`` whose
+        period has ended by ``end`` (daily series: ``date <= end``), :data:`MACRO_SCHEMA`."""
+        spec = DEMO_SERIES.get(series_id)
+        if spec is None:
+            known = ", ".join(DEMO_SERIES)
+            raise ProviderError(f"no demo series {series_id!r}; the demo has {known}")
+        i0, i1 = _period_range(spec.frequency, start, end)
+        if i0 == i1:
+            return pl.DataFrame(schema=MACRO_SCHEMA)
+        values = _macro_values(self.seed, series_id, _n_blocks(i1))[i0:i1]
+        n = i1 - i0
+        return pl.DataFrame(
+            {
+                "series_id": [series_id] * n,
+                "date": _period_dates(spec.frequency, i0, i1),
+                "value": values,
+                "provider": [PROVIDER] * n,
+                "fetched_at": [_now()] * n,
+            },
+            schema=MACRO_SCHEMA,
+        )
+
+    def news(
+        self, symbols: Sequence[str], since: date, until: datetime | None = None
+    ) -> pl.DataFrame:
+        """Simulated headlines (:data:`NEWS_SCHEMA`) about ``symbols`` (market-wide, with a
+        null ``symbol``, when empty) published from ``since`` (at most :data:`NEWS_DAYS`
+        days back) to ``until`` (naive UTC; default now). Unknown symbols are left out."""
+        until = until or _now()
+        first = max(since, until.date() - timedelta(days=NEWS_DAYS), EPOCH)
+        keys: list[str | None] = [s for s in dict.fromkeys(symbols) if s in _BY_SYMBOL]
+        if not symbols:
+            keys = [None]
+        i_end = _day_index(until.date() + timedelta(days=1))
+        rows = []
+        for symbol in keys:
+            spec = _BY_SYMBOL[symbol or "NXWORLD"]
+            closes = _closes(self.seed, spec.symbol, _n_blocks(i_end + 1))
+            name = "Global stocks" if symbol is None else spec.name.removesuffix(" (demo)")
+            generic = _MARKET_GENERIC if symbol is None else _GENERIC
+            day = first
+            while day <= until.date():
+                h = _hash_int(self.seed, "news", symbol or "MARKET", day)
+                weekday = day.weekday() < 5
+                count = (0, 1, 1, 2)[h % 4] if weekday else (0, 0, 0, 1)[h % 4]
+                i = _day_index(day)
+                move = float(closes[i] / closes[i - 1] - 1) if weekday and i > 0 else None
+                for j in range(count):
+                    hj = _hash_int(self.seed, "news", symbol or "MARKET", day, j)
+                    title = _move_title(None if symbol is None else name, move) if j == 0 else None
+                    # a move is reported after the close (20:30-23:30 UTC), other news by day
+                    minutes = 20 * 60 + 30 + hj % 180 if title else 6 * 60 + hj % (14 * 60)
+                    published = datetime.combine(day, datetime.min.time()) + timedelta(
+                        minutes=minutes
+                    )
+                    if published > until:
+                        continue
+                    title = title or generic[hj % len(generic)].format(name=name)
+                    slug = (symbol or "market").lower()
+                    url = f"https://example.com/demo/news/{slug}/{day.isoformat()}/{j + 1}"
+                    summary = (
+                        "Simulated headline from the demo data set, not real news. "
+                        f"{title}." + ("" if symbol is None else f" ({spec.sector}, {spec.region})")
+                    )
+                    uid = hashlib.blake2b(url.encode(), digest_size=8).hexdigest()
+                    rows.append(
+                        (uid, published, symbol, title, NEWS_SOURCE, url, summary, PROVIDER, until)
+                    )
+                day += timedelta(days=1)
+        return pl.DataFrame(rows, schema=NEWS_SCHEMA, orient="row")

@@ -148,3 +148,29 @@ def last_runs(reader: SnapshotReader, n: int = 10) -> pl.DataFrame:
     return reader.query(
         "SELECT * FROM ingest_runs ORDER BY started_at DESC, run_id LIMIT ?", [int(n)]
     )
+
+
+def daily_bars(
+    reader: SnapshotReader, symbol: str, start: date | None = None, end: date | None = None
+) -> pl.DataFrame:
+    """OHLCV bars of one symbol (local currency), oldest first, with provider and fill flag."""
+    sql = (
+        "SELECT date, open, high, low, close, volume, provider, filled FROM bars "
+        "WHERE symbol = ? AND (?::DATE IS NULL OR date >= ?) AND (?::DATE IS NULL OR date <= ?) "
+        "ORDER BY date"
+    )
+    return reader.query(sql, [symbol, start, start, end, end])
+
+
+def search_symbols(reader: SnapshotReader, text: str, *, limit: int = 20) -> pl.DataFrame:
+    """Symbols whose ticker or name contains ``text`` (case-insensitive); exact ticker first."""
+    needle = (text or "").strip()
+    if not needle:
+        return symbols(reader).head(0)
+    sql = (
+        "SELECT symbol, name, currency, asset_class, region, exchange FROM symbols "
+        "WHERE symbol ILIKE ? OR name ILIKE ? "
+        "ORDER BY (upper(symbol) = upper(?)) DESC, symbol LIMIT ?"
+    )
+    pattern = "%" + needle.replace("%", "").replace("_", "") + "%"
+    return reader.query(sql, [pattern, pattern, needle, limit])

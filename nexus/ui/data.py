@@ -19,6 +19,7 @@ from nexus.market import prices
 from nexus.market.snapshot import SnapshotMissing, SnapshotReader
 from nexus.portfolio.model import InstrumentInfo
 from nexus.portfolio.repository import PortfolioRepository
+from nexus.portfolio.watchlist import Watchlist
 from nexus.settings import get_settings
 
 
@@ -80,3 +81,25 @@ def portfolio_inputs(
     currencies = tuple(sorted({*txns["currency"].unique().to_list(), portfolio.base_currency}))
     closes, fx = market_inputs(info.seq, symbols, currencies, portfolio.base_currency)
     return PortfolioInputs(txns, closes, fx, portfolio.base_currency)
+
+
+@st.cache_resource
+def live_reader() -> SnapshotReader:
+    """Reader of the small live-quotes file, republished every few seconds by ingest."""
+    return SnapshotReader(get_settings().live_path)
+
+
+@st.cache_resource
+def watchlist() -> Watchlist:
+    return Watchlist(get_engine(get_settings()))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def bars(seq: int, symbol: str) -> pl.DataFrame:
+    """Daily bars of one symbol from snapshot ``seq``."""
+    return prices.daily_bars(market_reader(), symbol)
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def search(seq: int, text: str) -> pl.DataFrame:
+    return prices.search_symbols(market_reader(), text)

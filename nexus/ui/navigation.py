@@ -14,8 +14,12 @@ PAGES = (
     # (file, title, icon, url_path, min_role)
     ("pages/dashboard.py", "Dashboard", ":material/dashboard:", "dashboard", "viewer"),
     ("pages/transactions.py", "Transactions", ":material/receipt_long:", "transactions", "viewer"),
+    ("pages/markets.py", "Markets", ":material/candlestick_chart:", "markets", "viewer"),
+    ("pages/news.py", "News", ":material/newspaper:", "news", "viewer"),
+    ("pages/economy.py", "Economy", ":material/account_balance:", "economy", "viewer"),
     ("pages/settings.py", "Settings", ":material/settings:", "settings", "viewer"),
     ("pages/admin.py", "Admin", ":material/admin_panel_settings:", "admin", "admin"),
+    ("pages/data_health.py", "Data health", ":material/monitor_heart:", "data-health", "admin"),
 )
 ROLE_RANK = {"viewer": 0, "analyst": 1, "admin": 2}
 

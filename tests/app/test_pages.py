@@ -20,8 +20,12 @@ PAGES = [
     "Home.py",
     "pages/dashboard.py",
     "pages/transactions.py",
+    "pages/markets.py",
+    "pages/news.py",
+    "pages/economy.py",
     "pages/settings.py",
     "pages/admin.py",
+    "pages/data_health.py",
 ]
 SIGN_IN_BUTTONS = ["Sign in", "Create account", "Send reset link"]
 
@@ -94,7 +98,7 @@ def test_signed_in_menu_names_the_user_and_offers_sign_out(app_settings, signed_
     at.run()
     assert "ann@example.com" in at.sidebar.caption[0].value.replace("\\", "")
     assert at.sidebar.button(key="sign_out").label == "Sign out"
-    assert len(at.sidebar.get("page_link")) == 4  # the first account is admin
+    assert len(at.sidebar.get("page_link")) == 8  # the first account is admin: every page
 
 
 def test_dashboard_shows_library_numbers_for_the_demo_portfolio(app_settings, signed_in):

@@ -24,7 +24,16 @@ INJECTIONS = [
     "1); DELETE FROM portfolios; --",
     "Robert'); DROP TABLE transactions;--",
 ]
-PAGES = ["pages/dashboard.py", "pages/transactions.py", "pages/settings.py", "pages/admin.py"]
+PAGES = [
+    "pages/dashboard.py",
+    "pages/transactions.py",
+    "pages/markets.py",
+    "pages/news.py",
+    "pages/economy.py",
+    "pages/settings.py",
+    "pages/admin.py",
+    "pages/data_health.py",
+]
 
 
 def _tables(settings) -> set[str]:
@@ -132,6 +141,6 @@ def test_bob_cannot_see_alice_through_any_page_or_query_parameter(
         shown += " " + frame.value.to_string() if hasattr(frame.value, "to_string") else ""
     assert "Alice secret" not in shown and "alice-note" not in shown
     assert "alice@example.com" not in shown
-    if path == "pages/admin.py":
+    if path in ("pages/admin.py", "pages/data_health.py"):
         assert "administrators" in at.error[0].value or "role you do not have" in at.error[0].value
     assert repo.get_portfolio(alice.actor, secret.id).transaction_count == 1
