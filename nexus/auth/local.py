@@ -19,6 +19,7 @@ from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from nexus.auth import mfa, sessions
+from nexus.auth.app_sessions import AppSessions
 from nexus.auth.audit import read_log, record
 from nexus.auth.errors import (
     AuthError,
@@ -35,7 +36,6 @@ from nexus.auth.models import (
     AuditEntry,
     MfaRequired,
     MfaStatus,
-    SessionInfo,
     SignIn,
     TotpEnrollment,
     UserInfo,
@@ -76,7 +76,7 @@ def _check_email(email: str) -> str:
     return email
 
 
-class LocalBackend:
+class LocalBackend(AppSessions):
     """:class:`~nexus.auth.backend.AuthBackend` on the app's own database."""
 
     def __init__(self, engine: Engine, settings: Settings) -> None:
@@ -251,20 +251,8 @@ class LocalBackend:
                 )
 
     # Browser sessions ----------------------------------------------------------------
-    def redeem_ticket(self, ticket: str) -> str | None:
-        return sessions.redeem_ticket(self.engine, self.settings, ticket)
-
-    def session_from_token(self, token: str) -> ActiveSession | None:
-        return sessions.resolve_token(self.engine, self.settings, token)
-
-    def session_from_id(self, session_id: uuid.UUID) -> ActiveSession | None:
-        return sessions.resolve_session(self.engine, self.settings, session_id)
-
     def revoke_token(self, token: str) -> None:
         sessions.revoke_token(self.engine, self.settings, token)
-
-    def list_sessions(self, actor: Actor, *, current: uuid.UUID | None = None) -> list[SessionInfo]:
-        return sessions.list_sessions(self.engine, self.settings, actor.user_id, current=current)
 
     def revoke_session(self, actor: Actor, session_id: uuid.UUID, *, ip: str = "") -> None:
         n = sessions.revoke_user_sessions(self.engine, actor.user_id, only=session_id)

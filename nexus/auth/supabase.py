@@ -51,6 +51,7 @@ from supabase_auth.errors import AuthApiError, AuthRetryableError
 from supabase_auth.errors import AuthError as ProviderError
 
 from nexus.auth import mfa, sessions
+from nexus.auth.app_sessions import AppSessions
 from nexus.auth.audit import read_log, record
 from nexus.auth.crypto import decrypt, encrypt
 from nexus.auth.errors import (
@@ -69,7 +70,6 @@ from nexus.auth.models import (
     AuditEntry,
     MfaRequired,
     MfaStatus,
-    SessionInfo,
     SignIn,
     TotpEnrollment,
     UserInfo,
@@ -281,7 +281,7 @@ def _qr_svg(qr_code: str, uri: str) -> str:
     return svg
 
 
-class SupabaseBackend:
+class SupabaseBackend(AppSessions):
     """:class:`~nexus.auth.backend.AuthBackend` on Supabase Auth (GoTrue)."""
 
     def __init__(self, engine: Engine, settings: Settings) -> None:
@@ -856,24 +856,12 @@ class SupabaseBackend:
                 )
 
     # Browser sessions ----------------------------------------------------------------
-    def redeem_ticket(self, ticket: str) -> str | None:
-        return sessions.redeem_ticket(self.engine, self.settings, ticket)
-
-    def session_from_token(self, token: str) -> ActiveSession | None:
-        return sessions.resolve_token(self.engine, self.settings, token)
-
-    def session_from_id(self, session_id: uuid.UUID) -> ActiveSession | None:
-        return sessions.resolve_session(self.engine, self.settings, session_id)
-
     def revoke_token(self, token: str) -> None:
         active = sessions.resolve_token(self.engine, self.settings, token)
         if active is not None:
             self.sign_out(active.session_id)
         else:
             sessions.revoke_token(self.engine, self.settings, token)
-
-    def list_sessions(self, actor: Actor, *, current: uuid.UUID | None = None) -> list[SessionInfo]:
-        return sessions.list_sessions(self.engine, self.settings, actor.user_id, current=current)
 
     def revoke_session(self, actor: Actor, session_id: uuid.UUID, *, ip: str = "") -> None:
         n = sessions.revoke_user_sessions(self.engine, actor.user_id, only=session_id)
