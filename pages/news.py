@@ -13,13 +13,7 @@ info = data.snapshot()
 if info is None:
     widgets.no_market_data()
     st.stop()
-held = sorted(
-    {
-        s
-        for p in data.repository().list_portfolios(actor)
-        for s in data.repository().transactions_frame(actor, p.id)["symbol"].drop_nulls().to_list()
-    }
-)
+held = data.repository().traded_symbols(actor)
 scope = st.segmented_control(
     "Show",
     ["My holdings", "Market-wide"],

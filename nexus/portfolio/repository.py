@@ -191,6 +191,18 @@ class PortfolioRepository:
             self._owned(conn, actor, portfolio_id)
             return [_record(r) for r in self._rows(conn, portfolio_id)]
 
+    def traded_symbols(self, actor: Actor) -> list[str]:
+        """Every symbol in any of the actor's portfolios (one query), sorted."""
+        stmt = (
+            select(Transaction.symbol)
+            .join(Portfolio, Portfolio.id == Transaction.portfolio_id)
+            .where(Portfolio.owner_id == actor.user_id, Transaction.symbol.is_not(None))
+            .distinct()
+            .order_by(Transaction.symbol)
+        )
+        with user_connection(self.engine, actor) as conn:
+            return list(conn.execute(stmt).scalars())
+
     def transactions_frame(self, actor: Actor, portfolio_id: uuid.UUID) -> pl.DataFrame:
         """The ledger as the analytics frame (see ``docs/contracts.md``)."""
         records = self.list_transactions(actor, portfolio_id)

@@ -162,3 +162,14 @@ def test_viewers_cannot_write(world):
     with pytest.raises(PermissionDenied):
         repo.create_portfolio(viewer, "Other", "USD")
     assert repo.get_portfolio(viewer, p.id).transaction_count == 0
+
+
+def test_traded_symbols_are_the_actors_own(world):
+    repo, alice, bob = world
+    pa = repo.create_portfolio(alice, "A", "USD")
+    repo.add_transactions(alice, pa.id, [buy(1), buy(2, symbol="SAP", ccy="EUR")], INSTRUMENTS,
+                          today=TODAY)  # fmt: skip
+    repo.add_transaction(alice, pa.id, TransactionDraft("deposit", date(2024, 1, 2), "USD",
+                         amount=5), INSTRUMENTS, today=TODAY)  # fmt: skip
+    assert repo.traded_symbols(alice) == ["AAPL", "SAP"]
+    assert repo.traded_symbols(bob) == []
