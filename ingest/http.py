@@ -417,17 +417,21 @@ class _BoundedLimiterMixin(LimiterMixin):
 
 # The session -------------------------------------------------------------------------------
 _NOT_JSON = object()
-#: ``classify(response, payload) -> error or None``; ``payload`` is the parsed JSON body.
+#: ``classify(response, payload) -> error or None``; ``payload`` is the decoded JSON body.
 Classifier = Callable[[requests.Response, Any], ProviderError | None]
+#: ``decode(body bytes) -> payload``; raising any exception marks the body malformed.
+Decoder = Callable[[bytes], Any]
 
 
-def _payload(response: requests.Response) -> Any:
+def _payload(response: requests.Response, decode: Decoder | None = None) -> Any:
+    """The decoded body, computed once per response: ``decode(content)`` when given (a
+    provider's columnar decoder for large payloads), else ``response.json()``."""
     cached = getattr(response, "_nexus_payload", None)
     if cached is not None:
         return cached
     try:
-        payload = response.json()
-    except ValueError:  # JSONDecodeError and friends
+        payload = response.json() if decode is None else decode(response.content)
+    except Exception:  # JSONDecodeError, polars ComputeError: all mean "malformed body"
         payload = _NOT_JSON
     with contextlib.suppress(AttributeError):
         response._nexus_payload = payload  # type: ignore[attr-defined]
@@ -464,6 +468,7 @@ class ProviderSession(CacheMixin, _BoundedLimiterMixin, requests.Session):  # ty
         timeout: float,
         classify: Classifier | None,
         expect_json: bool,
+        decode: Decoder | None = None,
         auth_params: Mapping[str, str],
         auth_headers: Mapping[str, str],
     ) -> None:
@@ -491,6 +496,7 @@ class ProviderSession(CacheMixin, _BoundedLimiterMixin, requests.Session):  # ty
         self.timeout = timeout
         self.classify = classify
         self.expect_json = expect_json
+        self.decode = decode
         self.secrets = frozenset(
             v for v in (*auth_params.values(), *auth_headers.values()) if v and len(v) >= 4
         )
@@ -511,7 +517,7 @@ class ProviderSession(CacheMixin, _BoundedLimiterMixin, requests.Session):  # ty
         return self._classify(response) is None
 
     def _classify(self, response: requests.Response) -> ProviderError | None:
-        payload = _payload(response) if self.expect_json else None
+        payload = _payload(response, self.decode) if self.expect_json else None
         if self.classify is not None and payload is not _NOT_JSON:
             error = self.classify(response, payload)
             if error is not None:
@@ -629,7 +635,7 @@ class ProviderSession(CacheMixin, _BoundedLimiterMixin, requests.Session):  # ty
     ) -> Any:
         """GET ``url`` and return the parsed JSON body (errors raise ProviderError)."""
         response = self.get(url, params=params, headers=headers, **kwargs)
-        payload = _payload(response)
+        payload = _payload(response, self.decode)
         if payload is _NOT_JSON:
             raise Unavailable(f"{self.provider}: malformed JSON in the response")
         return payload
@@ -669,6 +675,7 @@ def provider_session(
     breaker: CircuitBreaker | None = None,
     timeout: float = 10.0,
     expect_json: bool = True,
+    decode: Decoder | None = None,
     cache_namespace: str | None = None,
     persist_limits: bool | None = None,
 ) -> ProviderSession:
@@ -681,6 +688,8 @@ def provider_session(
     cached. ``auth_params``/``auth_headers`` are sent with every request and kept out of cache
     keys, stored responses, logs and error messages. ``breaker`` defaults to the provider's
     process-wide breaker; rate limits are shared process-wide per provider and rates.
+    ``decode`` replaces ``response.json()`` (e.g. ``polars.read_json`` for big arrays); the
+    classifier then sees its result, and a decode error is a malformed body (never cached).
     ``cache_namespace`` overrides the SQLite file name / Redis namespace (tests).
     ``persist_limits`` (default: when an hourly or daily limit is set) keeps the limiter's
     counts in ``<data dir>/ratelimit.sqlite`` so they survive restarts and are shared by
@@ -702,6 +711,7 @@ def provider_session(
         timeout=timeout,
         classify=classify,
         expect_json=expect_json,
+        decode=decode,
         auth_params=auth_params or {},
         auth_headers=auth_headers or {},
     )

@@ -1,11 +1,11 @@
 """Ingest throughput as ratios measured in one run (absolute timings vary by machine).
 
-(a) Backfilling 500 symbols × 20 years of daily bars from Tiingo-shaped payloads (the
-    decoded JSON: lists of dicts, as ``response.json()`` returns them) through the real
-    path — ``TiingoProvider.bars`` parsing (HTTP stubbed at ``get_json``), the provider
-    chain, ``run_prices`` (conform, chunked upserts into the master) and the publish —
-    takes at most 3× inserting the same rows into DuckDB from one Arrow table. The part
-    after parsing is asserted on its own as well (see the test's docstring).
+(a) Backfilling 500 symbols × 20 years of daily bars from Tiingo-shaped payloads (the raw
+    JSON response bodies, bytes) through the real path — the provider's body decoder and
+    ``TiingoProvider.bars`` (HTTP stubbed below the decoder: no sockets, no cache), the
+    provider chain, ``run_prices`` (conform, chunked upserts into the master) and the
+    publish — takes at most 3× inserting the same rows into DuckDB from one Arrow table.
+    The part after decoding is asserted on its own as well.
 (b) Republishing ``live.duckdb`` takes at most 1/10 of republishing ``history.duckdb``
     holding that history.
 
@@ -15,6 +15,7 @@ carries the numbers; ``pytest --benchmark-only -m bench`` runs just these).
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Callable
@@ -32,7 +33,7 @@ pytest.importorskip("pytest_benchmark")
 from ingest.chain import ProviderChain
 from ingest.jobs import run_prices
 from ingest.providers import QUOTES_SCHEMA
-from ingest.providers.tiingo import TiingoProvider
+from ingest.providers.tiingo import TiingoProvider, decode
 from ingest.store import HISTORY_DDL, LiveStore, MarketStore
 from nexus.settings import Settings, load_settings
 
@@ -47,26 +48,26 @@ MAX_LIVE_RATIO = 0.1
 pytestmark = pytest.mark.bench
 
 
-def _payload(rng: np.random.Generator, days: list[str]) -> list[dict[str, Any]]:
-    """Tiingo ``/tiingo/daily/<ticker>/prices`` answer: one dict per trading day."""
+def _payload(rng: np.random.Generator, days: list[str]) -> bytes:
+    """Tiingo ``/tiingo/daily/<ticker>/prices?columns=…`` response body (the provider asks
+    for :data:`ingest.providers.tiingo.COLUMNS`): one object per trading day."""
     close = np.round(50 * np.exp(np.cumsum(rng.normal(0.0003, 0.015, len(days)))), 2)
     volume = rng.integers(100_000, 5_000_000, len(days))
-    return [
+    return json.dumps([
         {
             "date": d, "close": float(c), "high": round(float(c) * 1.01, 2),
             "low": round(float(c) * 0.99, 2), "open": float(c), "volume": int(v),
-            "adjClose": float(c), "adjHigh": round(float(c) * 1.01, 4),
-            "adjLow": round(float(c) * 0.99, 4), "adjOpen": float(c), "adjVolume": int(v),
-            "divCash": 0.0, "splitFactor": 1.0,
+            "adjClose": float(c), "divCash": 0.0, "splitFactor": 1.0,
         }
         for d, c, v in zip(days, close, volume, strict=True)
-    ]  # fmt: skip
+    ]).encode()  # fmt: skip
 
 
 class FakeTiingo(TiingoProvider):
-    """The real Tiingo provider with its HTTP layer replaced by prepared payloads."""
+    """The real Tiingo provider; the network is replaced by prepared response bodies, which
+    go through the same decoder the HTTP session applies (``ingest.providers.tiingo.decode``)."""
 
-    def __init__(self, settings: Settings, payloads: list[list[dict[str, Any]]]) -> None:
+    def __init__(self, settings: Settings, payloads: list[bytes]) -> None:
         super().__init__(settings, api_key="bench-key")
         self.payloads = payloads
 
@@ -74,11 +75,11 @@ class FakeTiingo(TiingoProvider):
         ticker = path.split("/")[3].upper()
         if not path.endswith("/prices"):  # ticker metadata
             return {"ticker": ticker, "name": f"{ticker} Corp", "exchangeCode": "NYSE"}
-        return self.payloads[int(ticker[1:]) % len(self.payloads)]
+        return decode(self.payloads[int(ticker[1:]) % len(self.payloads)])
 
 
 @pytest.fixture(scope="module")
-def payloads() -> list[list[dict[str, Any]]]:
+def payloads() -> list[bytes]:
     days = pl.date_range(START, END, eager=True)
     days = days.filter(days.dt.weekday() <= 5)
     stamps = [f"{d.isoformat()}T00:00:00.000Z" for d in days.to_list()]
@@ -125,15 +126,14 @@ class Parsed:
 
 def test_backfill_500_symbols_20_years_vs_plain_arrow_insert(
     benchmark: Any,
-    payloads: list[list[dict[str, Any]]],
+    payloads: list[bytes],
     shared: dict[str, Any],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    """Times, best of several: (1) ``TiingoProvider.bars`` parsing every payload; (2) the
-    store path: those parsed frames through the chain, ``run_prices`` and the publish;
-    (3) the whole path: parsing inside ``run_prices``; (4) one Arrow insert of the rows.
-    (2)/(4) ≤ 3 is always asserted. (3)/(4) ≤ 3 is asserted too, except that when only the
-    provider's parsing pushes it over, the test is an expected failure that says so."""
+    """Times, best of several: (1) decoding and parsing every body (``TiingoProvider.bars``);
+    (2) the store path: those parsed frames through the chain, ``run_prices`` and the
+    publish; (3) the whole path: decoding inside ``run_prices``; (4) one Arrow insert of the
+    rows. Asserts (3)/(4) ≤ 3 and (2)/(4) ≤ 3."""
     symbols = [f"S{i:04d}" for i in range(SYMBOLS)]
     settings0 = _settings(tmp_path_factory.mktemp("parse"))
     tiingo = FakeTiingo(settings0, payloads)
@@ -146,7 +146,7 @@ def test_backfill_500_symbols_20_years_vs_plain_arrow_insert(
     parse_seconds = _best(parse_all, rounds=1)
     rows = sum(f.height for f in frames.values())
     arrow_bars = pl.concat(frames.values()).to_arrow()
-    assert rows == SYMBOLS * len(payloads[0])
+    assert rows == SYMBOLS * len(json.loads(payloads[0]))
 
     target = tmp_path_factory.mktemp("arrow") / "plain.duckdb"
 
@@ -199,19 +199,11 @@ def test_backfill_500_symbols_20_years_vs_plain_arrow_insert(
     benchmark.extra_info.update(numbers)
     print(f"\nbackfill: {numbers}")
     assert store / arrow <= MAX_BACKFILL_RATIO, numbers
-    if full / arrow > MAX_BACKFILL_RATIO:
-        # Known gap (issue 4 stays open): decoding Tiingo's list of dicts costs ~1.5x the
-        # Arrow insert on its own. Next step: parse the raw JSON bytes with polars.read_json
-        # in the HTTP layer instead of json.loads + from_dicts.
-        pytest.xfail(
-            f"whole path {full / arrow:.1f}x the Arrow insert, over {MAX_BACKFILL_RATIO}x "
-            f"(Tiingo payload decoding {parse_seconds / arrow:.1f}x, store path "
-            f"{store / arrow:.1f}x): {numbers}"
-        )
+    assert full / arrow <= MAX_BACKFILL_RATIO, numbers
 
 
 def test_live_republish_vs_history_republish(
-    benchmark: Any, shared: dict[str, Any], payloads: list[list[dict[str, Any]]]
+    benchmark: Any, shared: dict[str, Any], payloads: list[bytes]
 ) -> None:
     if "data_dir" not in shared:
         pytest.skip("needs the backfilled history of the backfill benchmark")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import polars as pl
@@ -9,7 +10,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from ingest.providers import BARS_SCHEMA, SYMBOLS_SCHEMA, MissingKey, NoData, Unavailable
-from ingest.providers.tiingo import TiingoProvider
+from ingest.providers.tiingo import COLUMNS, TiingoProvider
 from tests.fakes.market_server import Reply, payload
 from tests.ingest.providers.conftest import KEY, NOW, cache_bytes, fast, make_settings
 
@@ -43,7 +44,11 @@ def test_bars_with_adjustments_dividends_and_splits(live_settings, market_server
     )
     assert_frame_equal(got, expected)
     (hit,) = market_server.requests
-    assert hit.query == {"startDate": "2024-12-30", "endDate": "2024-12-31"}  # no key in URL
+    assert hit.query == {  # only the fields we parse; no key in the URL
+        "startDate": "2024-12-30",
+        "endDate": "2024-12-31",
+        "columns": "open,high,low,close,adjClose,volume,divCash,splitFactor",
+    }
     assert hit.headers["Authorization"] == f"Token {KEY}"
     provider(live_settings).close()
     assert KEY.encode() not in cache_bytes(live_settings)
@@ -96,3 +101,28 @@ def test_missing_key(tmp_path, market_server):
     with pytest.raises(MissingKey, match="TIINGO_API_KEY"):
         provider(settings).bars("AAPL", date(2024, 1, 1), date(2024, 1, 2))
     assert market_server.hits() == 0
+
+
+def test_truncated_price_array_is_malformed_and_never_cached(live_settings, market_server):
+    """The columnar decoder (polars.read_json) must reject a cut-off body like json.loads
+    would, and the bad body must not be served from the cache afterwards."""
+    good = payload(P, "prices")
+    cut = json.dumps(good).encode()[:-25]
+    market_server.add("/tiingo/daily/aapl/prices", [Reply(body=cut), Reply(body=good)])
+    p = provider(live_settings)
+    with pytest.raises(Unavailable, match="malformed"):
+        p.bars("AAPL", date(2024, 12, 30), date(2024, 12, 31))
+    assert p.bars("AAPL", date(2024, 12, 30), date(2024, 12, 31)).height == 2
+    assert market_server.hits() == 2
+
+
+def test_body_with_only_the_requested_columns(live_settings, market_server):
+    """What Tiingo sends for ``columns=``: fields we did not ask for are absent."""
+    body = [
+        {k: v for k, v in row.items() if k == "date" or k in COLUMNS.split(",")}
+        for row in payload(P, "prices")
+    ]
+    assert "adjHigh" not in body[0]
+    market_server.add("/tiingo/daily/aapl/prices", Reply(body=body))
+    got = provider(live_settings).bars("AAPL", date(2024, 12, 30), date(2024, 12, 31))
+    assert got["adj_close"].to_list() == [row["adjClose"] for row in body]
