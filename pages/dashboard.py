@@ -33,8 +33,9 @@ if inputs.transactions.is_empty():
 
 as_of = info.last_date
 args = (inputs.transactions, inputs.closes, inputs.fx)
-summary = valuation.summarise(*args, as_of=as_of, base_currency=ccy)
-held = valuation.holdings(*args, as_of=as_of, base_currency=ccy)
+method = inputs.lot_method
+summary = valuation.summarise(*args, as_of=as_of, base_currency=ccy, lot_method=method)
+held = valuation.holdings(*args, as_of=as_of, base_currency=ccy, lot_method=method)
 daily = valuation.daily_values(*args, end=as_of, base_currency=ccy)
 note = widgets.source_note(info, prefix=f"Values in {ccy} · ")
 
@@ -94,7 +95,9 @@ st.dataframe(
         "quantity": st.column_config.NumberColumn("Quantity", format="%.4g"),
         "currency": st.column_config.TextColumn("Ccy"),
         "price": st.column_config.NumberColumn("Price", format="%.2f", help="Local currency"),
-        "avg_cost": st.column_config.NumberColumn("Avg cost", format="%.2f", help="FIFO, local"),
+        "avg_cost": st.column_config.NumberColumn(
+            "Avg cost", format="%.2f", help=f"Open lots ({method.upper()}), local currency"
+        ),
         "market_value": st.column_config.NumberColumn(f"Value ({ccy})", format="%,.2f"),
         "unrealised_pnl": st.column_config.NumberColumn(f"P&L ({ccy})", format="%+,.2f"),
         "unrealised_pct": st.column_config.NumberColumn("P&L %", format="percent"),

@@ -3,8 +3,10 @@
 No I/O, no Streamlit, no module state. Inputs follow ``docs/contracts.md``:
 
 * transactions: ``date, kind, symbol, quantity, price, amount, fee, currency`` (+ optional
-  integer ``id``); magnitudes are positive and the kind gives the sign; amounts are in the
-  row's ``currency`` (for buys and sells, the instrument's currency).
+  integer ``id``, ``account``, ``fx_rate``, ``transfer_id``); magnitudes are positive and
+  the kind gives the sign; amounts are in the row's ``currency`` (for anything that moves
+  shares, the instrument's currency). See :mod:`nexus.analytics.lots` for lots and for
+  which transfer rows are *internal* (a pair between two accounts of the portfolio).
 * closes: ``symbol, date, close, currency`` - close in the instrument's currency, trading
   days only.
 * fx: ``date, currency, rate`` - base-currency units per 1 unit of ``currency``
@@ -12,41 +14,57 @@ No I/O, no Streamlit, no module state. Inputs follow ``docs/contracts.md``:
 
 Conventions
 -----------
-* Every output column named ``*_value``, ``net_flows``, ``cumulative_flows``,
-  ``day_change``, ``cost_basis``, ``market_value`` or ``unrealised_pnl`` is in the
-  **base currency**; ``price``/``avg_cost``/``cash_by_currency`` are in the local (trade or
-  instrument) currency. Percentages are fractions (``0.05`` = 5 %).
-* Cash effect per transaction (local currency): buy ``-(quantity*price + fee)``;
-  sell ``+(quantity*price - fee)``; deposit ``+amount``; withdrawal ``-amount``;
-  dividend ``+(amount - fee)``; fee ``-amount``. The ``fee`` column is only used by buy,
-  sell and dividend rows.
+* Every output column named ``*_value``, ``value``, ``net_flows``, ``cumulative_flows``,
+  ``day_change``, ``income``, ``cost_basis``, ``market_value`` or ``unrealised_pnl`` is in
+  the **base currency**; ``price``/``avg_cost``/``cash_by_currency`` are in the local
+  (trade or instrument) currency. Percentages are fractions (``0.05`` = 5 %).
+* Cash effect per transaction (local currency, in the row's account): buy
+  ``-(quantity*price + fee)``; sell ``+(quantity*price - fee)``; deposit, interest
+  ``+amount``; withdrawal, fee, tax ``-amount``; dividend ``+(amount - fee)``, minus
+  ``quantity*price`` when reinvested (``quantity > 0`` and ``price > 0``: DRIP);
+  transfer_in/transfer_out of cash (no symbol) ``+amount``/``-amount``; splits and
+  transfers of shares move no cash. The ``fee`` column is only used by buy, sell and
+  dividend rows.
+* Income (base, on the pay date): dividends (``amount - fee``) + interest - tax.
+* External flows of the portfolio: deposits - withdrawals + implicit contributions (cash
+  rule below) + lone (external) transfers: cash ``±amount``, shares
+  ``±quantity*price``. An internal transfer pair is no flow of the portfolio; for the
+  accounts involved it is a flow of ``amount`` (cash) or ``quantity * close`` (shares).
+* FX: a row's ``fx_rate``, when present, converts its flows, income, realised proceeds and
+  the cost of the lots it opens; otherwise the market rate on or before the row's date is
+  used, falling back to the earliest later rate when the FX history starts after it.
+  Market values use strictly the market rate on or before the valuation date.
 * Prices and FX rates are forward-filled: a date without a row uses the latest row on or
   before it (as-of backward join). A held symbol with no close on or before a date has a
   **null** value that day ("missing price"); totals exclude it and it is listed in
   ``missing_prices`` - never silently valued at zero. Likewise a currency without an FX
   rate on or before the date is listed in ``missing_fx`` and its amounts are excluded.
-* The base currency always converts at 1.0 even when ``fx`` has no rows for it. Pass
-  ``base_currency=`` to name it; when omitted, the single ledger currency that has no row
-  at all in ``fx`` is taken to be the base (if there is exactly one).
-* Historical conversions (external flows, lot cost basis) use the rate on or before the
-  flow's date, falling back to the earliest later rate when the FX history starts after
-  the flow; market values use strictly the rate on or before the valuation date.
+* The base currency always converts at 1.0 even when ``fx`` has no rows for it (and even
+  when a row carries another ``fx_rate``). Pass ``base_currency=`` to name it; when
+  omitted, the single ledger currency that has no row at all in ``fx`` is taken to be the
+  base (if there is exactly one).
 
 Cash rule (decision)
 --------------------
-Cash is kept **per currency and never goes below zero**. A buy (or fee, or withdrawal)
-that needs more cash than the currency's balance is treated as funded by an *implicit
-external contribution* of the shortfall (Sharesight-style), so a user who records only
-buys sees ``total_value == holdings_value`` and their purchases as contributions.
-Vectorised per currency, with ``S`` = cumulative sum of raw cash effects in transaction
-order::
+Cash is kept **per account and currency and never goes below zero**. A buy (or fee, or
+withdrawal, or transfer out) that needs more cash than that balance is treated as funded
+by an *implicit external contribution* of the shortfall (Sharesight-style), so a user who
+records only buys sees ``total_value == holdings_value`` and their purchases as
+contributions. Vectorised per (account, currency), with ``S`` = cumulative sum of raw cash
+effects in transaction order::
 
     balance                     = S - min(0, cummin(S))
     implicit contributions (cum) = -min(0, cummin(S))
 
-External flows = deposits - withdrawals + implicit contributions. ``day_change`` is the
-change in total value not explained by external flows:
+``day_change`` is the change in total value not explained by external flows:
 ``total_value - previous total_value - net_flows``.
+
+Returns per holding or account (:func:`daily_values_by`) follow the portfolio's
+convention ``r_t = (V_t - V_{t-1} - F_t) / (V_{t-1} + F_t)`` (flows at the start of the
+day). ``income`` is reported separately: it stays inside an account's (and the
+portfolio's) value, so there ``r`` is the total return and ``r`` without ``income`` in the
+numerator the price return; it leaves a holding (to cash), so a holding's total return
+adds ``income`` to the numerator.
 """
 
 from __future__ import annotations
@@ -58,10 +76,12 @@ from typing import Literal
 import polars as pl
 
 from nexus.analytics.lots import (
+    MOVES_SHARES,
     QUANTITY_EPSILON,
-    TRADE_KINDS,
-    fifo_open_lots,
+    check_lot_method,
+    disposals,
     normalise_transactions,
+    open_lots,
 )
 
 #: Cash balances whose absolute value is at or below this are treated as zero.
@@ -75,8 +95,18 @@ DAILY_SCHEMA: dict[str, pl.DataType] = {
     "net_flows": pl.Float64(),
     "cumulative_flows": pl.Float64(),
     "day_change": pl.Float64(),
+    "income": pl.Float64(),
     "missing_prices": pl.List(pl.Utf8()),
     "missing_fx": pl.List(pl.Utf8()),
+}
+
+#: :func:`daily_values_by`: one row per key (symbol or account) per business day.
+BY_KEY_SCHEMA: dict[str, pl.DataType] = {
+    "date": pl.Date(),
+    "key": pl.Utf8(),
+    "value": pl.Float64(),
+    "net_flows": pl.Float64(),
+    "income": pl.Float64(),
 }
 
 HOLDINGS_SCHEMA: dict[str, pl.DataType] = {
@@ -94,11 +124,21 @@ HOLDINGS_SCHEMA: dict[str, pl.DataType] = {
     "day_change": pl.Float64(),
 }
 
+#: :func:`holdings` with ``by_account=True``.
+HOLDINGS_BY_ACCOUNT_SCHEMA: dict[str, pl.DataType] = {"account": pl.Utf8(), **HOLDINGS_SCHEMA}
+
+CASH_BALANCES_SCHEMA: dict[str, pl.DataType] = {
+    "account": pl.Utf8(),
+    "currency": pl.Utf8(),
+    "balance": pl.Float64(),
+}
+
 CASH_LEDGER_COLUMNS: tuple[str, ...] = (
     "cash_flow",
     "cash_balance",
     "implicit_contribution",
     "external_flow",
+    "income",
 )
 
 _EMPTY_LIST = pl.lit([], dtype=pl.List(pl.Utf8()))
@@ -112,18 +152,25 @@ class PortfolioSummary:
         as_of: valuation date.
         total_value: ``holdings_value + cash_value`` (base).
         holdings_value: market value of positions with a known price (base).
-        cash_value: cash across currencies converted at ``as_of`` FX (base).
-        cash_by_currency: cash balance per currency in **that currency** (non-zero only).
+        cash_value: cash across accounts and currencies converted at ``as_of`` FX (base).
+        cash_by_currency: cash balance per currency (all accounts) in **that currency**
+            (non-zero only).
         day_change: change in total value since the previous business day's close, net of
             external flows (base). On a weekend ``as_of`` it is Friday's change.
         day_change_pct: ``day_change / (previous total_value + net flows since)``, as a
             fraction; 0.0 when that denominator is not positive.
         unrealised_pnl: market value minus cost basis over positions with a price (base).
-        cost_basis: FIFO cost of all open lots at each lot's trade-date FX (base).
+        cost_basis: cost of all open lots under the lot method, at each lot's acquisition
+            FX (base).
         net_contributions: cumulative external flows (deposits - withdrawals + implicit
-            contributions), each converted at its own date's FX (base).
+            contributions + external transfers), each converted at its own date's FX.
         missing_prices: held symbols without a usable price (or FX) at ``as_of``.
         missing_fx: currencies without an FX rate at ``as_of``.
+        realised_pnl: realised P&L of every sale up to ``as_of`` under the lot method:
+            proceeds at the sale's FX minus the relieved lots' cost at their acquisition
+            FX (base; includes the currency effect).
+        income: dividends (net of their fees) + interest - tax up to ``as_of``, each at
+            its pay date's FX (base).
     """
 
     as_of: dt.date
@@ -138,6 +185,8 @@ class PortfolioSummary:
     net_contributions: float
     missing_prices: tuple[str, ...] = ()
     missing_fx: tuple[str, ...] = ()
+    realised_pnl: float = 0.0
+    income: float = 0.0
 
     @classmethod
     def empty(cls, as_of: dt.date) -> PortfolioSummary:
@@ -263,41 +312,107 @@ def _with_rate(
     return joined.with_columns(rate.alias("rate")).drop("_fx_rate")
 
 
+def _historical_rate(
+    frame: pl.DataFrame,
+    fx: pl.DataFrame,
+    base: str | None,
+    *,
+    date_col: str,
+    ccy_col: str,
+    row_rate: str,
+    alias: str = "rate",
+) -> pl.DataFrame:
+    """Add ``alias``: the row's own rate (``row_rate`` column) when present, else the
+    market rate on or before ``date_col`` (nearest later as fallback); 1.0 for the base."""
+    out = _with_rate(frame, fx, base, date_col=date_col, ccy_col=ccy_col, nearest=True)
+    rate = pl.coalesce(row_rate, "rate")
+    if base is not None:
+        rate = pl.when(pl.col(ccy_col) == base).then(pl.lit(1.0)).otherwise(rate)
+    return out.with_columns(rate.alias("_hist_rate")).drop("rate").rename({"_hist_rate": alias})
+
+
 _KIND = pl.col("kind")
+_Q, _P, _AMT, _FEE = (pl.col(c) for c in ("quantity", "price", "amount", "fee"))
+_SHARES = pl.col("symbol").is_not_null()
+_INTERNAL = pl.col("internal")
+_DRIP = (_KIND == "dividend") & (_Q > 0) & (_P > 0)
+_IN, _OUT = _KIND == "transfer_in", _KIND == "transfer_out"
+
 _RAW_CASH = (
     pl.when(_KIND == "buy")
-    .then(-(pl.col("quantity") * pl.col("price") + pl.col("fee")))
+    .then(-(_Q * _P + _FEE))
     .when(_KIND == "sell")
-    .then(pl.col("quantity") * pl.col("price") - pl.col("fee"))
-    .when(_KIND == "deposit")
-    .then(pl.col("amount"))
-    .when(_KIND == "withdrawal")
-    .then(-pl.col("amount"))
+    .then(_Q * _P - _FEE)
+    .when(_KIND.is_in(["deposit", "interest"]))
+    .then(_AMT)
+    .when(_KIND.is_in(["withdrawal", "fee", "tax"]))
+    .then(-_AMT)
     .when(_KIND == "dividend")
-    .then(pl.col("amount") - pl.col("fee"))
-    .when(_KIND == "fee")
-    .then(-pl.col("amount"))
+    .then(_AMT - _FEE - pl.when(_DRIP).then(_Q * _P).otherwise(pl.lit(0.0)))
+    .when(_IN & ~_SHARES)
+    .then(_AMT)
+    .when(_OUT & ~_SHARES)
+    .then(-_AMT)
     .otherwise(pl.lit(0.0))
 )
+# Value of a transfer row at its own terms: cash amount, or shares at the given price.
+_TRANSFER_VALUE = pl.when(_SHARES).then(_Q * _P).otherwise(_AMT)
 _EXPLICIT_FLOW = (
     pl.when(_KIND == "deposit")
-    .then(pl.col("amount"))
+    .then(_AMT)
     .when(_KIND == "withdrawal")
-    .then(-pl.col("amount"))
+    .then(-_AMT)
+    .when(_IN & ~_INTERNAL)
+    .then(_TRANSFER_VALUE)
+    .when(_OUT & ~_INTERNAL)
+    .then(-_TRANSFER_VALUE)
     .otherwise(pl.lit(0.0))
 )
+_INCOME = (
+    pl.when(_KIND == "dividend")
+    .then(_AMT - _FEE)
+    .when(_KIND == "interest")
+    .then(_AMT)
+    .when(_KIND == "tax")
+    .then(-_AMT)
+    .otherwise(pl.lit(0.0))
+)
+# Flows into one holding: money put into it (buys incl. fee, reinvested dividends, shares
+# delivered from outside at their price) minus money taken out (net sale proceeds).
+_SYMBOL_FLOW = (
+    pl.when(_KIND == "buy")
+    .then(_Q * _P + _FEE)
+    .when(_KIND == "sell")
+    .then(-(_Q * _P - _FEE))
+    .when(_DRIP)
+    .then(_Q * _P)
+    .when(_IN & _SHARES & ~_INTERNAL)
+    .then(_Q * _P)
+    .when(_OUT & _SHARES & ~_INTERNAL)
+    .then(-_Q * _P)
+    .otherwise(pl.lit(0.0))
+)
+_POSITION_DELTA = (
+    pl.when((_KIND == "buy") | _DRIP | (_IN & _SHARES))
+    .then(_Q)
+    .when((_KIND == "sell") | (_OUT & _SHARES))
+    .then(-_Q)
+    .otherwise(pl.lit(0.0))
+)
+_SPLIT_RATIO = pl.when(_KIND == "split").then(_Q).otherwise(pl.lit(1.0))
 
 
 def _cash_ledger(tx: pl.DataFrame) -> pl.DataFrame:
     """Cash columns on a normalised (application-ordered) transactions frame."""
-    floor = pl.min_horizontal(pl.col("_s").cum_min().over("currency"), pl.lit(0.0))
+    keys = ["account", "currency"]
+    floor = pl.min_horizontal(pl.col("_s").cum_min().over(keys), pl.lit(0.0))
     return (
-        tx.with_columns(_RAW_CASH.alias("cash_flow"))
-        .with_columns(pl.col("cash_flow").cum_sum().over("currency").alias("_s"))
+        tx.with_columns(_RAW_CASH.alias("cash_flow"), _INCOME.alias("income"))
+        .with_columns(pl.col("cash_flow").cum_sum().over(keys).alias("_s"))
         .with_columns(floor.alias("_floor"))
         .with_columns(
             (pl.col("_s") - pl.col("_floor")).alias("cash_balance"),
-            (pl.col("_floor").shift(1).over("currency").fill_null(0.0) - pl.col("_floor")).alias(
+            (pl.col("_floor").shift(1).over(keys).fill_null(0.0) - pl.col("_floor")).alias(
                 "implicit_contribution"
             ),
         )
@@ -311,106 +426,173 @@ def cash_ledger(transactions: pl.DataFrame) -> pl.DataFrame:
 
     Returns the normalised transactions (see
     :func:`nexus.analytics.lots.normalise_transactions`) in application order plus:
-    ``cash_flow`` (signed raw effect), ``cash_balance`` (balance of that currency after the
-    row, never negative), ``implicit_contribution`` (shortfall funded from outside by this
-    row, >= 0) and ``external_flow`` (deposit - withdrawal + implicit contribution).
+    ``cash_flow`` (signed raw effect), ``cash_balance`` (balance of that account and
+    currency after the row, never negative), ``implicit_contribution`` (shortfall funded
+    from outside by this row, >= 0), ``external_flow`` (deposit - withdrawal + external
+    transfer value + implicit contribution) and ``income`` (dividend - its fee, interest,
+    -tax).
     """
     return _cash_ledger(normalise_transactions(transactions))
 
 
-def _value_on_days(
+def cash_balances(transactions: pl.DataFrame, *, as_of: dt.date | None = None) -> pl.DataFrame:
+    """Cash per account and currency at ``as_of`` (default: after the last row), in that
+    currency: :data:`CASH_BALANCES_SCHEMA`, non-zero balances only, sorted."""
+    tx = normalise_transactions(transactions)
+    if as_of is not None:
+        tx = tx.filter(pl.col("date") <= _as_date(as_of))
+    return (
+        _cash_ledger(tx)
+        .group_by("account", "currency", maintain_order=True)
+        .agg(pl.col("cash_balance").last().alias("balance"))
+        .filter(pl.col("balance").abs() > CASH_EPSILON)
+        .sort("account", "currency")
+        .cast(CASH_BALANCES_SCHEMA)
+    )
+
+
+def _positions(tx: pl.DataFrame) -> pl.DataFrame:
+    """Shares held per (account, symbol) after the last row of each date.
+
+    With ``d`` the signed quantity of a row and ``r`` its split ratio (1 for non-splits),
+    the position follows ``p_t = p_{t-1} * r_t + d_t``; with ``M = cumprod(r)`` that is
+    ``p_t = M_t * cumsum(d / M)_t`` - vectorised per (account, symbol).
+    """
+    keys = ["account", "symbol"]
+    moves = tx.filter(MOVES_SHARES & _SHARES)
+    currency = (
+        moves.filter(_KIND != "split")
+        .group_by("symbol")
+        .agg(pl.col("currency").first().alias("trade_currency"))
+    )
+    return (
+        moves.with_columns(_POSITION_DELTA.alias("_d"), _SPLIT_RATIO.alias("_r"))
+        .with_columns(pl.col("_r").cum_prod().over(keys).alias("_m"))
+        .with_columns(
+            (pl.col("_m") * (pl.col("_d") / pl.col("_m")).cum_sum().over(keys)).alias("position")
+        )
+        .group_by("account", "symbol", "date", maintain_order=True)
+        .agg(pl.col("position").last())
+        .join(currency, on="symbol", how="left")
+        .sort("date")
+    )
+
+
+@dataclass(frozen=True)
+class _Components:
+    held: pl.DataFrame  # date, account, symbol, position, close, value_currency, rate, value
+    cash: pl.DataFrame  # date, account, currency, cash_balance, rate, value
+    rows: pl.DataFrame  # ledger rows + account_flow, symbol_flow, rate, bucket
+
+
+def _components(
     tx: pl.DataFrame,
     closes: pl.DataFrame,
     fx: pl.DataFrame,
     base: str | None,
     days: pl.DataFrame,
-) -> pl.DataFrame:
-    """State at the end of each date in ``days`` (sorted), as :data:`DAILY_SCHEMA`.
-
-    ``net_flows`` of a day gathers the external flows dated after the previous listed day
-    and up to that day; flows before the first listed day land on the first day, so callers
-    prepend a reference day and drop it.
-    """
+) -> _Components:
+    """Holdings and cash valued at the end of each date in ``days`` (sorted), and the
+    ledger rows with their flows and income, bucketed onto the next listed day (``bucket``).
+    Rows before the first listed day land on it, so callers prepend a reference day."""
     tx = tx.filter(pl.col("date") <= days["date"].max())
     ledger = _cash_ledger(tx)
-
-    # Positions: quantity after the last trade of each (symbol, date), as-of joined per day.
-    signed_qty = pl.when(_KIND == "buy").then(pl.col("quantity")).otherwise(-pl.col("quantity"))
-    positions = (
-        tx.filter(_KIND.is_in(list(TRADE_KINDS)))
-        .with_columns(signed_qty.cum_sum().over("symbol").alias("position"))
-        .group_by("symbol", "date", maintain_order=True)
-        .agg(pl.col("position").last(), pl.col("currency").last().alias("trade_currency"))
-        .sort("date")
-    )
     prices = closes.select(
         "symbol",
         pl.col("date").alias("price_date"),
         "close",
         pl.col("currency").alias("price_currency"),
     )
-    grid = (
-        days.join(positions.select("symbol").unique(), how="cross")
+
+    positions = _positions(tx)
+    held = (
+        days.join(positions.select("account", "symbol").unique(), how="cross")
         .sort("date")
-        .join_asof(positions, on="date", by="symbol", check_sortedness=False)
+        .join_asof(positions, on="date", by=["account", "symbol"], check_sortedness=False)
         .filter(pl.col("position").abs() > QUANTITY_EPSILON)
         .join_asof(
             prices, left_on="date", right_on="price_date", by="symbol", check_sortedness=False
         )
         .with_columns(pl.coalesce("price_currency", "trade_currency").alias("value_currency"))
     )
-    grid = _with_rate(grid, fx, base, date_col="date", ccy_col="value_currency")
-    held = grid.group_by("date").agg(
-        (pl.col("position") * pl.col("close") * pl.col("rate")).sum().alias("holdings_value"),
-        pl.col("symbol")
-        .filter((pl.col("close") * pl.col("rate")).is_null())
-        .unique()
-        .sort()
-        .alias("missing_prices"),
+    held = _with_rate(held, fx, base, date_col="date", ccy_col="value_currency").with_columns(
+        (pl.col("position") * pl.col("close") * pl.col("rate")).alias("value")
+    )
+
+    balances = (
+        ledger.group_by("account", "currency", "date", maintain_order=True)
+        .agg(pl.col("cash_balance").last())
+        .sort("date")
+    )
+    cash = (
+        days.join(balances.select("account", "currency").unique(), how="cross")
+        .sort("date")
+        .join_asof(balances, on="date", by=["account", "currency"], check_sortedness=False)
+        .filter(pl.col("cash_balance").abs() > CASH_EPSILON)
+    )
+    cash = _with_rate(cash, fx, base, date_col="date", ccy_col="currency").with_columns(
+        (pl.col("cash_balance") * pl.col("rate")).alias("value")
+    )
+
+    # Internal transfers are flows of the accounts involved: cash at its amount, shares at
+    # the close on or before the transfer date (both sides alike, so they cancel out).
+    moved = pl.when(_SHARES).then(_Q * pl.col("close").fill_null(0.0)).otherwise(_AMT)
+    internal_flow = (
+        pl.when(_INTERNAL & _IN).then(moved).when(_INTERNAL & _OUT).then(-moved).otherwise(0.0)
+    )
+    rows = (
+        ledger.sort("date")
+        .join_asof(
+            prices.select("symbol", "price_date", "close"),
+            left_on="date",
+            right_on="price_date",
+            by="symbol",
+            check_sortedness=False,
+        )
+        .with_columns(
+            (pl.col("external_flow") + internal_flow).alias("account_flow"),
+            _SYMBOL_FLOW.alias("symbol_flow"),
+        )
+        .drop("close", "price_date")
+    )
+    rows = _historical_rate(
+        rows, fx, base, date_col="date", ccy_col="currency", row_rate="fx_rate"
+    ).join_asof(
+        days.select(pl.col("date").alias("bucket")),
+        left_on="date",
+        right_on="bucket",
+        strategy="forward",
+    )
+    return _Components(held, cash, rows)
+
+
+def _portfolio_days(c: _Components, days: pl.DataFrame) -> pl.DataFrame:
+    """Aggregate components to :data:`DAILY_SCHEMA` rows for every date in ``days``."""
+    held = c.held.group_by("date").agg(
+        pl.col("value").sum().alias("holdings_value"),
+        pl.col("symbol").filter(pl.col("value").is_null()).unique().sort().alias("missing_prices"),
         pl.col("value_currency")
         .filter(pl.col("close").is_not_null() & pl.col("rate").is_null())
         .unique()
         .alias("_mfx_holdings"),
     )
-
-    # Cash: balance after the last row of each (currency, date), as-of joined per day.
-    balances = (
-        ledger.group_by("currency", "date", maintain_order=True)
-        .agg(pl.col("cash_balance").last())
-        .sort("date")
-    )
-    cash_grid = (
-        days.join(balances.select("currency").unique(), how="cross")
-        .sort("date")
-        .join_asof(balances, on="date", by="currency", check_sortedness=False)
-        .filter(pl.col("cash_balance").abs() > CASH_EPSILON)
-    )
-    cash_grid = _with_rate(cash_grid, fx, base, date_col="date", ccy_col="currency")
-    cash = cash_grid.group_by("date").agg(
-        (pl.col("cash_balance") * pl.col("rate")).sum().alias("cash_value"),
+    cash = c.cash.group_by("date").agg(
+        pl.col("value").sum().alias("cash_value"),
         pl.col("currency").filter(pl.col("rate").is_null()).unique().alias("_mfx_cash"),
     )
-
-    # External flows, converted at their own date, bucketed onto the next listed day.
-    flows = ledger.filter(pl.col("external_flow").abs() > CASH_EPSILON).select(
-        "date", "currency", "external_flow"
+    active = (pl.col("external_flow").abs() > CASH_EPSILON) | (
+        pl.col("income").abs() > CASH_EPSILON
     )
     flows = (
-        _with_rate(flows, fx, base, date_col="date", ccy_col="currency", nearest=True)
-        .join_asof(
-            days.select(pl.col("date").alias("bucket")),
-            left_on="date",
-            right_on="bucket",
-            strategy="forward",
-        )
+        c.rows.filter(active)
         .group_by("bucket")
         .agg(
             (pl.col("external_flow") * pl.col("rate")).sum().alias("net_flows"),
+            (pl.col("income") * pl.col("rate")).sum().alias("income"),
             pl.col("currency").filter(pl.col("rate").is_null()).unique().alias("_mfx_flows"),
         )
         .rename({"bucket": "date"})
     )
-
     total = pl.col("holdings_value") + pl.col("cash_value")
     return (
         days.join(held, on="date", how="left")
@@ -418,7 +600,7 @@ def _value_on_days(
         .join(flows, on="date", how="left")
         .sort("date")
         .with_columns(
-            pl.col("holdings_value", "cash_value", "net_flows").fill_null(0.0),
+            pl.col("holdings_value", "cash_value", "net_flows", "income").fill_null(0.0),
             pl.col("missing_prices", "_mfx_holdings", "_mfx_cash", "_mfx_flows").fill_null(
                 _EMPTY_LIST
             ),
@@ -439,6 +621,72 @@ def _value_on_days(
         .select(list(DAILY_SCHEMA))
         .cast(DAILY_SCHEMA)
     )
+
+
+def _keyed_days(c: _Components, days: pl.DataFrame, by: str) -> pl.DataFrame:
+    """Aggregate components to :data:`BY_KEY_SCHEMA` rows (every key on every listed day)."""
+    if by == "account":
+        values = pl.concat(
+            [c.held.select("date", "account", "value"), c.cash.select("date", "account", "value")]
+        )
+        rows, flow = c.rows, "account_flow"
+    else:
+        values = c.held.select("date", "symbol", "value")
+        rows, flow = c.rows.filter(_SHARES), "symbol_flow"
+    values = values.group_by("date", by).agg(pl.col("value").sum())
+    flows = (
+        rows.group_by("bucket", by)
+        .agg(
+            (pl.col(flow) * pl.col("rate")).sum().alias("net_flows"),
+            (pl.col("income") * pl.col("rate")).sum().alias("income"),
+        )
+        .rename({"bucket": "date"})
+    )
+    keys = rows.select(by).unique()
+    return (
+        days.join(keys, how="cross")
+        .join(values, on=["date", by], how="left")
+        .join(flows, on=["date", by], how="left")
+        .with_columns(pl.col("value", "net_flows", "income").fill_null(0.0))
+        .rename({by: "key"})
+        .sort("key", "date")
+        .select(list(BY_KEY_SCHEMA))
+        .cast(BY_KEY_SCHEMA)
+    )
+
+
+def _value_on_days(
+    tx: pl.DataFrame,
+    closes: pl.DataFrame,
+    fx: pl.DataFrame,
+    base: str | None,
+    days: pl.DataFrame,
+) -> pl.DataFrame:
+    """State at the end of each date in ``days`` (sorted), as :data:`DAILY_SCHEMA`.
+
+    ``net_flows``/``income`` of a day gather the rows dated after the previous listed day
+    and up to that day; rows before the first listed day land on the first day, so callers
+    prepend a reference day and drop it.
+    """
+    return _portfolio_days(_components(tx, closes, fx, base, days), days)
+
+
+def _calendar(tx: pl.DataFrame, start: dt.date | None, end: dt.date) -> pl.DataFrame | None:
+    """Reference day + business days of the window, or ``None`` when there are none."""
+    if start is None:
+        if tx.is_empty():
+            return None
+        start = tx["date"].min()  # type: ignore[assignment]
+    start = _as_date(start)  # type: ignore[arg-type]
+    if start > end:
+        raise ValueError(f"start ({start}) is after end ({end})")
+    days = _business_days(start, end)
+    if days.is_empty():
+        return None
+    reference = pl.DataFrame(
+        {"date": [_previous_business_day(days["date"][0])]}, schema={"date": pl.Date}
+    )
+    return pl.concat([reference, days])
 
 
 # --------------------------------------------------------------------------- public API
@@ -462,36 +710,78 @@ def daily_values(
     Returns :data:`DAILY_SCHEMA`, all money in the **base currency**:
     ``date``, ``holdings_value`` (positions with a known price), ``cash_value`` (never
     negative), ``total_value`` (their sum), ``net_flows`` (external flows since the previous
-    business day: deposits - withdrawals + implicit contributions; inflow positive),
-    ``cumulative_flows`` (all external flows up to the date, including those before
-    ``start``), ``day_change`` (``total_value - previous total_value - net_flows``; the
-    previous total is the business day before the window, 0 before the first transaction),
-    ``missing_prices`` (held symbols excluded for lack of price/FX) and ``missing_fx``
-    (currencies excluded for lack of an FX rate). An empty ledger without ``start`` gives an
-    empty frame.
+    business day: deposits - withdrawals + external transfers + implicit contributions;
+    inflow positive), ``cumulative_flows`` (all external flows up to the date, including
+    those before ``start``), ``day_change`` (``total_value - previous total_value -
+    net_flows``; the previous total is the business day before the window, 0 before the
+    first transaction), ``income`` (dividends net of their fees + interest - tax since the
+    previous business day; already part of ``total_value``, so ``day_change - income`` is
+    the price-only change), ``missing_prices`` (held symbols excluded for lack of
+    price/FX) and ``missing_fx`` (currencies excluded for lack of an FX rate). An empty
+    ledger without ``start`` gives an empty frame. Internal transfers between accounts
+    change nothing here.
 
     Raises:
         ValueError: ``start`` after ``end`` or a malformed input frame.
     """
     end = _as_date(end)
     tx = normalise_transactions(transactions)
-    closes_p, fx_p = _prepare_closes(closes), _prepare_fx(fx)
-    if start is None:
-        if tx.is_empty():
-            return pl.DataFrame(schema=DAILY_SCHEMA)
-        start = tx["date"].min()  # type: ignore[assignment]
-    start = _as_date(start)  # type: ignore[arg-type]
-    if start > end:
-        raise ValueError(f"start ({start}) is after end ({end})")
-    days = _business_days(start, end)
-    if days.is_empty():
+    calendar = _calendar(tx, start, end)
+    if calendar is None:
         return pl.DataFrame(schema=DAILY_SCHEMA)
-    reference = pl.DataFrame(
-        {"date": [_previous_business_day(days["date"][0])]}, schema={"date": pl.Date}
-    )
-    calendar = pl.concat([reference, days])
+    closes_p, fx_p = _prepare_closes(closes), _prepare_fx(fx)
     base = _resolve_base(base_currency, fx_p, tx)
     return _value_on_days(tx, closes_p, fx_p, base, calendar).slice(1)
+
+
+def daily_values_by(
+    transactions: pl.DataFrame,
+    closes: pl.DataFrame,
+    fx: pl.DataFrame,
+    *,
+    by: Literal["symbol", "account"],
+    start: dt.date | None = None,
+    end: dt.date,
+    base_currency: str | None = None,
+    lot_method: str = "fifo",
+) -> pl.DataFrame:
+    """Value, flows and income per holding (``by="symbol"``) or per account, every
+    business day of the window (same window rules as :func:`daily_values`).
+
+    Returns :data:`BY_KEY_SCHEMA` (``date, key, value, net_flows, income``, base currency),
+    one row per key per business day, sorted by key then date; every key of the ledger
+    appears on every day (zeros when nothing is held).
+
+    * ``by="symbol"``: ``value`` = market value of the shares held in all accounts;
+      ``net_flows`` = buys (cost incl. fee) + reinvested dividends + shares delivered from
+      outside (at their price) - net sale proceeds - shares delivered outside; internal
+      transfers and splits are no flow. ``income`` = the symbol's dividends (net of fees)
+      + interest - tax; it leaves the holding, so total return adds it to the numerator.
+    * ``by="account"``: ``value`` = shares + cash in the account; ``net_flows`` = the
+      account's external flows (deposits - withdrawals + implicit contributions + every
+      transfer in or out of it: cash at its amount, shares at their price or, for a
+      transfer between accounts, at the close). ``income`` is already in ``value``.
+
+    Values sum to the portfolio's ``total_value`` (accounts) or ``holdings_value``
+    (symbols); account flows sum to the portfolio's ``net_flows``. Positions do not depend
+    on ``lot_method``; it is checked and accepted so callers can pass one setting around.
+
+    Raises:
+        ValueError: an unknown ``by`` or ``lot_method``, ``start`` after ``end`` or a
+            malformed input frame.
+    """
+    if by not in ("symbol", "account"):
+        raise ValueError(f"by must be 'symbol' or 'account', not {by!r}")
+    check_lot_method(lot_method)
+    end = _as_date(end)
+    tx = normalise_transactions(transactions)
+    calendar = _calendar(tx, start, end)
+    if calendar is None:
+        return pl.DataFrame(schema=BY_KEY_SCHEMA)
+    closes_p, fx_p = _prepare_closes(closes), _prepare_fx(fx)
+    base = _resolve_base(base_currency, fx_p, tx)
+    keyed = _keyed_days(_components(tx, closes_p, fx_p, base, calendar), calendar, by)
+    return keyed.filter(pl.col("date") > calendar["date"][0])
 
 
 def holdings(
@@ -501,34 +791,46 @@ def holdings(
     *,
     as_of: dt.date,
     base_currency: str | None = None,
+    lot_method: str = "fifo",
+    by_account: bool = False,
 ) -> pl.DataFrame:
-    """Open positions at ``as_of`` (transactions dated after it are ignored).
+    """Open positions (all accounts together) at ``as_of``; later transactions are ignored.
 
     Returns :data:`HOLDINGS_SCHEMA`, one row per open position, largest market value first:
-    ``symbol``, ``quantity``, ``currency`` (trade currency), ``avg_cost`` (FIFO open-lot
-    average per share incl. buy fees, trade currency), ``cost_basis`` (open lots at each
-    lot's trade-date FX, base), ``price`` (latest close on or before ``as_of``, instrument
-    currency), ``price_date``, ``market_value`` (``quantity * price * fx(as_of)``, base),
+    ``symbol``, ``quantity``, ``currency`` (trade currency), ``avg_cost`` (open-lot average
+    per share under ``lot_method``, incl. buy fees, trade currency), ``cost_basis`` (open
+    lots at each lot's acquisition FX: its ``fx_rate`` or the market rate on its open
+    date, base), ``price`` (latest close on or before ``as_of``, instrument currency),
+    ``price_date``, ``market_value`` (``quantity * price * fx(as_of)``, base),
     ``unrealised_pnl`` (``market_value - cost_basis``, base), ``unrealised_pct``
     (``unrealised_pnl / cost_basis``, fraction), ``weight`` (share of total holdings value,
     fraction) and ``day_change`` (``quantity * (price - previous close) * fx(as_of)``, base).
     A position without a price (or FX) has nulls in the price/value columns.
 
+    With ``by_account`` there is one row per (account, symbol) instead, with an
+    ``account`` column first (:data:`HOLDINGS_BY_ACCOUNT_SCHEMA`); weights are still shares
+    of the total holdings value.
+
     Raises:
-        ValueError: a sell exceeds the position or an input frame is malformed.
+        ValueError: an unknown lot method, a sell exceeds the position or an input frame
+            is malformed.
     """
+    schema = HOLDINGS_BY_ACCOUNT_SCHEMA if by_account else HOLDINGS_SCHEMA
+    keys = ["account", "symbol"] if by_account else ["symbol"]
     as_of = _as_date(as_of)
     tx = normalise_transactions(transactions).filter(pl.col("date") <= as_of)
     closes_p, fx_p = _prepare_closes(closes), _prepare_fx(fx)
     base = _resolve_base(base_currency, fx_p, tx)
-    lots = fifo_open_lots(tx)
+    lots = open_lots(tx, lot_method)
     if lots.is_empty():
-        return pl.DataFrame(schema=HOLDINGS_SCHEMA)
+        return pl.DataFrame(schema=schema)
 
-    lots = _with_rate(lots, fx_p, base, date_col="open_date", ccy_col="currency", nearest=True)
+    lots = _historical_rate(
+        lots, fx_p, base, date_col="open_date", ccy_col="currency", row_rate="fx_rate"
+    )
     lot_cost = pl.col("quantity") * pl.col("unit_cost")
     positions = (
-        lots.group_by("symbol")
+        lots.group_by(keys)
         .agg(
             pl.col("quantity").sum(),
             pl.col("currency").first(),
@@ -577,10 +879,55 @@ def holdings(
             .then(pl.col("unrealised_pnl") / pl.col("cost_basis"))
             .alias("unrealised_pct"),
         )
-        .sort(["market_value", "symbol"], descending=[True, False], nulls_last=True)
-        .select(list(HOLDINGS_SCHEMA))
-        .cast(HOLDINGS_SCHEMA)
+        .sort(
+            ["market_value", *reversed(keys)],
+            descending=[True] + [False] * len(keys),
+            nulls_last=True,
+        )
+        .select(list(schema))
+        .cast(schema)
     )
+
+
+def fx_rate_on(
+    fx: pl.DataFrame, currency: str, day: dt.date, *, base_currency: str
+) -> float | None:
+    """Market rate (base units per 1 ``currency``) for a transaction dated ``day``: the
+    rate on or before it, else the earliest later one (the convention for flows and lot
+    costs); 1.0 for the base currency; ``None`` when ``fx`` has no rate for ``currency``.
+    Used to pre-fill a transaction's ``fx_rate``."""
+    currency = (currency or "").strip().upper()
+    if currency == base_currency.strip().upper():
+        return 1.0
+    request = pl.DataFrame(
+        {"date": [_as_date(day)], "currency": [currency], "fx_rate": [None]},
+        schema={"date": pl.Date, "currency": pl.Utf8, "fx_rate": pl.Float64},
+    )
+    rate = _historical_rate(
+        request,
+        _prepare_fx(fx),
+        base_currency.strip().upper(),
+        date_col="date",
+        ccy_col="currency",
+        row_rate="fx_rate",
+    )["rate"][0]
+    return None if rate is None else float(rate)
+
+
+def _realised_in_base(
+    tx: pl.DataFrame, fx: pl.DataFrame, base: str | None, lot_method: str
+) -> float:
+    sold = disposals(tx, lot_method)
+    if sold.is_empty():
+        return 0.0
+    sold = _historical_rate(
+        sold, fx, base, date_col="date", ccy_col="currency", row_rate="sale_fx_rate", alias="_sale"
+    )
+    sold = _historical_rate(
+        sold, fx, base, date_col="open_date", ccy_col="currency", row_rate="lot_fx_rate"
+    )
+    pnl = pl.col("proceeds") * pl.col("_sale") - pl.col("cost") * pl.col("rate")
+    return float(sold.select(pnl.sum()).item() or 0.0)
 
 
 def summarise(
@@ -590,18 +937,22 @@ def summarise(
     *,
     as_of: dt.date,
     base_currency: str | None = None,
+    lot_method: str = "fifo",
 ) -> PortfolioSummary:
     """Headline figures at ``as_of`` (see :class:`PortfolioSummary` for units).
 
     ``day_change`` compares ``as_of`` with the business day before ``as_of``'s own business
     day (Friday is the business day of a weekend ``as_of``), net of the external flows in
     between, so on a weekday it equals the last ``day_change`` of :func:`daily_values`.
+    ``cost_basis``, ``unrealised_pnl`` and ``realised_pnl`` follow ``lot_method``.
     An empty ledger gives :meth:`PortfolioSummary.empty`.
 
     Raises:
-        ValueError: a sell exceeds the position or an input frame is malformed.
+        ValueError: an unknown lot method, a sell exceeds the position or an input frame
+            is malformed.
     """
     as_of = _as_date(as_of)
+    lot_method = check_lot_method(lot_method)
     tx = normalise_transactions(transactions).filter(pl.col("date") <= as_of)
     if tx.is_empty():
         return PortfolioSummary.empty(as_of)
@@ -613,11 +964,13 @@ def summarise(
     frame = _value_on_days(tx, closes_p, fx_p, base, days)
     previous, today = frame.row(0, named=True), frame.row(1, named=True)
 
-    positions = holdings(tx, closes, fx, as_of=as_of, base_currency=base)
+    positions = holdings(tx, closes, fx, as_of=as_of, base_currency=base, lot_method=lot_method)
     balances = (
         _cash_ledger(tx)
-        .group_by("currency", maintain_order=True)
+        .group_by("account", "currency", maintain_order=True)
         .agg(pl.col("cash_balance").last())
+        .group_by("currency", maintain_order=True)
+        .agg(pl.col("cash_balance").sum())
         .filter(pl.col("cash_balance").abs() > CASH_EPSILON)
         .sort("currency")
     )
@@ -635,4 +988,7 @@ def summarise(
         net_contributions=float(today["cumulative_flows"]),
         missing_prices=tuple(today["missing_prices"]),
         missing_fx=tuple(today["missing_fx"]),
+        realised_pnl=_realised_in_base(tx, fx_p, base, lot_method),
+        # Rows before the reference day land on it: the two rows hold all income to as_of.
+        income=float(frame["income"].sum()),
     )

@@ -20,6 +20,7 @@ from sqlalchemy import (
     DateTime,
     Double,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -39,7 +40,21 @@ NAMING = {
 }
 
 ROLES = ("admin", "analyst", "viewer")
-TRANSACTION_KINDS = ("buy", "sell", "deposit", "withdrawal", "dividend", "fee")
+TRANSACTION_KINDS = (
+    "buy",
+    "sell",
+    "deposit",
+    "withdrawal",
+    "dividend",
+    "fee",
+    "interest",
+    "tax",
+    "split",
+    "transfer_in",
+    "transfer_out",
+)
+LOT_METHODS = ("fifo", "lifo", "hifo", "average")
+ALLOCATION_DIMENSIONS = ("symbol", "asset_class", "sector", "region", "currency", "account")
 
 
 def utcnow() -> datetime:
@@ -114,10 +129,31 @@ class Portfolio(Base):
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Cost-basis method for sells: FIFO, LIFO, highest cost first, or average cost.
+    lot_method: Mapped[str] = mapped_column(String(8), default="fifo", server_default="fifo")
 
     __table_args__ = (
         UniqueConstraint("owner_id", "name", name="uq_portfolios_owner_name"),
         Index("ix_portfolios_owner_id", "owner_id"),
+        CheckConstraint(f"lot_method IN {LOT_METHODS!r}", name="lot_method"),
+    )
+
+
+class Account(Base):
+    """A broker account, tax wrapper or wallet inside a portfolio; every transaction has one."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    portfolio_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("portfolios.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("portfolio_id", "name", name="uq_accounts_portfolio_name"),
+        # Target of the transactions' (account_id, portfolio_id) foreign key, so a
+        # transaction can only use an account of its own portfolio.
+        UniqueConstraint("id", "portfolio_id", name="uq_accounts_id_portfolio"),
     )
 
 
@@ -149,12 +185,57 @@ class Transaction(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    account_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    # Shared by the two rows of a transfer between accounts; null otherwise.
+    transfer_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # Base-currency units per 1 unit of ``currency`` on the trade date; null = market rate.
+    fx_rate: Mapped[float | None] = mapped_column(Double)
 
     __table_args__ = (
         CheckConstraint(f"kind IN {TRANSACTION_KINDS!r}", name="kind"),
         CheckConstraint("quantity >= 0 AND price >= 0 AND amount >= 0 AND fee >= 0", name="signs"),
+        CheckConstraint("fx_rate IS NULL OR fx_rate > 0", name="fx_rate"),
+        ForeignKeyConstraint(
+            ["account_id", "portfolio_id"],
+            ["accounts.id", "accounts.portfolio_id"],
+            name="fk_transactions_account_id_accounts",
+        ),
         Index("ix_transactions_portfolio_date", "portfolio_id", "trade_date"),
+        Index("ix_transactions_account_id", "account_id"),
     )
+
+
+class AllocationTarget(Base):
+    """Target weight of one bucket (a symbol, sector, account …) along one dimension."""
+
+    __tablename__ = "allocation_targets"
+
+    portfolio_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("portfolios.id", ondelete="CASCADE"), primary_key=True
+    )
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(100), primary_key=True)
+    target_weight: Mapped[float] = mapped_column(Double)
+
+    __table_args__ = (
+        CheckConstraint(f"dimension IN {ALLOCATION_DIMENSIONS!r}", name="dimension"),
+        CheckConstraint("target_weight >= 0 AND target_weight <= 1", name="target_weight"),
+    )
+
+
+class ImportMapping(Base):
+    """A user's saved column mapping for importing transactions from a broker's file."""
+
+    __tablename__ = "import_mappings"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(80))
+    source_kind: Mapped[str] = mapped_column(String(32))
+    mapping: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_import_mappings_user_name"),)
 
 
 class AuditEvent(Base):

@@ -7,17 +7,21 @@ never be stale after an edit).
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import polars as pl
 import streamlit as st
 
+from nexus.analytics.valuation import fx_rate_on
 from nexus.auth.models import Actor
 from nexus.db.engine import get_engine
 from nexus.market import prices
 from nexus.market.snapshot import SnapshotMissing, SnapshotReader
-from nexus.portfolio.model import InstrumentInfo
+from nexus.portfolio.model import InstrumentInfo, TransactionDraft
 from nexus.portfolio.repository import PortfolioRepository
 from nexus.portfolio.watchlist import Watchlist
 from nexus.settings import get_settings
@@ -63,12 +67,39 @@ def market_inputs(
     return closes, fx
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def fx_history(seq: int, base: str, currencies: tuple[str, ...]) -> pl.DataFrame:
+    """FX to ``base`` for ``currencies`` from snapshot ``seq`` (``seq`` keys the cache)."""
+    return prices.fx_to_base(market_reader(), base, list(currencies))
+
+
+def market_fx_rate(seq: int, base: str, currency: str, day: date) -> float | None:
+    """The market rate (``base`` per 1 ``currency``) for a transaction dated ``day``."""
+    if currency == base:
+        return 1.0
+    return fx_rate_on(fx_history(seq, base, (currency,)), currency, day, base_currency=base)
+
+
+def with_market_fx(
+    drafts: Sequence[TransactionDraft], base: str, seq: int
+) -> list[TransactionDraft]:
+    """Fill each draft's empty ``fx_rate`` (non-base currency only) from the market data,
+    so the ledger records the rate of the trade date; the repository stores what it gets."""
+    return [
+        dataclasses.replace(d, fx_rate=market_fx_rate(seq, base, d.currency, d.trade_date))
+        if d.fx_rate is None and d.currency and d.currency != base and d.kind != "split"
+        else d
+        for d in drafts
+    ]
+
+
 @dataclass(frozen=True)
 class PortfolioInputs:
     transactions: pl.DataFrame
     closes: pl.DataFrame
     fx: pl.DataFrame
     base_currency: str
+    lot_method: str = "fifo"
 
 
 def portfolio_inputs(
@@ -80,7 +111,7 @@ def portfolio_inputs(
     symbols = tuple(sorted(s for s in txns["symbol"].unique().to_list() if s))
     currencies = tuple(sorted({*txns["currency"].unique().to_list(), portfolio.base_currency}))
     closes, fx = market_inputs(info.seq, symbols, currencies, portfolio.base_currency)
-    return PortfolioInputs(txns, closes, fx, portfolio.base_currency)
+    return PortfolioInputs(txns, closes, fx, portfolio.base_currency, portfolio.lot_method)
 
 
 @st.cache_resource

@@ -9,7 +9,7 @@ import streamlit as st
 from nexus.auth.errors import AuthError
 from nexus.auth.models import Actor
 from nexus.market.prices import SnapshotInfo
-from nexus.portfolio.demo import DEMO_NAME, build_demo_ledger, demo_symbols
+from nexus.portfolio.demo import DEMO_ACCOUNTS, DEMO_NAME, build_demo_ledger, demo_symbols
 from nexus.portfolio.model import CURRENCIES, LedgerError, PortfolioRecord
 from nexus.settings import get_settings
 from nexus.ui import data
@@ -85,8 +85,12 @@ def load_demo_portfolio(actor: Actor, info: SnapshotInfo) -> None:
     drafts = build_demo_ledger(instruments, closes, today=min(today, info.last_date))
     names = {p.name for p in repo.list_portfolios(actor)}
     name = DEMO_NAME if DEMO_NAME not in names else f"{DEMO_NAME} {len(names) + 1}"
-    created = repo.create_portfolio(actor, name, get_settings().base_currency, is_demo=True)
+    base = get_settings().base_currency
+    created = repo.create_portfolio(actor, name, base, is_demo=True)
     try:
+        for account in DEMO_ACCOUNTS[1:]:  # the first ("Main") comes with every portfolio
+            repo.create_account(actor, created.id, account)
+        drafts = data.with_market_fx(drafts, base, info.seq)
         repo.add_transactions(actor, created.id, drafts, instruments)
     except Exception:
         repo.delete_portfolio(actor, created.id)  # all-or-nothing
@@ -112,8 +116,10 @@ def onboarding(actor: Actor, info: SnapshotInfo | None) -> None:
     with right, st.container(border=True):
         st.markdown("**Demo portfolio**")
         st.caption(
-            "Seven stocks in USD, EUR and GBP bought three years ago, with deposits, a sale, a "
-            "dividend and a fee, priced on the demo market data. Delete it any time."
+            "Seven stocks in USD, EUR and GBP bought three years ago in two accounts, with "
+            "deposits, sales, a split, dividends (one reinvested), tax, interest, a fee and "
+            "transfers between the accounts, priced on the demo market data. Delete it any "
+            "time."
         )
         disabled = info is None or not actor.can_write
         if st.button("Load demo portfolio", disabled=disabled, key="load_demo"):

@@ -125,7 +125,24 @@ def test_dashboard_shows_library_numbers_for_the_demo_portfolio(app_settings, si
     captions = " ".join(c.value for c in at.caption)
     assert "Demo data" in captions and f"as of {info.last_date:%Y-%m-%d}" in captions
     assert len(at.get("plotly_chart")) == 2
-    assert at.dataframe[0].value.shape[0] == 7
+    # Seven stocks traded; the one split 2-for-1 was sold in full after the split.
+    assert at.dataframe[0].value.shape[0] == 6
+    # The demo has two accounts and every kind of ledger event the issue lists.
+    assert [a.name for a in repo.list_accounts(result.actor, portfolio.id)] == [
+        "Main",
+        "Retirement",
+    ]
+    kinds = set(txns["kind"].to_list())
+    assert kinds >= {"dividend", "interest", "tax", "split", "transfer_in", "transfer_out"}
+    assert txns.filter(kind="transfer_in")["transfer_id"].null_count() == 0  # internal pairs
+    assert txns.filter(currency="EUR")["fx_rate"].null_count() == 0  # FX at trade date kept
+
+
+def _form_key(kind: str, field: str) -> str:
+    return f"new_transaction_{kind}_{field}"
+
+
+ADD = "FormSubmitter:new_transaction-Add transaction"
 
 
 def test_record_a_buy_and_refuse_an_oversell(app_settings, signed_in):
@@ -138,23 +155,156 @@ def test_record_a_buy_and_refuse_an_oversell(app_settings, signed_in):
 
     repo = PortfolioRepository(get_engine(app_settings))
     [portfolio] = repo.list_portfolios(result.actor)
-    symbol = at.selectbox[1].options[0].split(" — ")[0]
-    at.selectbox[1].set_value(symbol)
-    at.number_input[0].set_value(3.0)
-    at.number_input[1].set_value(10.0)
-    at.button(key="FormSubmitter:new_transaction-Add transaction").click().run()
+    box = at.selectbox(key=_form_key("buy", "symbol"))
+    symbol = box.options[0].split(" — ")[0]
+    box.set_value(symbol)
+    assert at.selectbox(key=_form_key("buy", "account")).options == ["Main"]
+    at.number_input(key=_form_key("buy", "quantity")).set_value(3.0)
+    at.number_input(key=_form_key("buy", "price")).set_value(10.0)
+    at.button(key=ADD).click().run()
     assert not at.exception
     assert not at.error
     [record] = repo.list_transactions(result.actor, portfolio.id)
     assert (record.symbol, record.quantity, record.price) == (symbol, 3.0, 10.0)
+    assert record.account == "Main"
 
     at.segmented_control(key="new_kind").set_value("sell").run()
-    at.selectbox[1].set_value(symbol)
-    at.number_input[0].set_value(5.0)
-    at.number_input[1].set_value(10.0)
-    at.button(key="FormSubmitter:new_transaction-Add transaction").click().run()
+    at.selectbox(key=_form_key("sell", "symbol")).set_value(symbol)
+    at.number_input(key=_form_key("sell", "quantity")).set_value(5.0)
+    at.number_input(key=_form_key("sell", "price")).set_value(10.0)
+    at.button(key=ADD).click().run()
     assert "more than the 3 held" in at.error[0].value
     assert len(repo.list_transactions(result.actor, portfolio.id)) == 1
+
+
+@pytest.fixture
+def with_holding(app_settings, signed_in):
+    """Ann's USD portfolio with 10 shares of a USD stock (bought 2024-01-02) and the page."""
+    at, result = signed_in("pages/transactions.py")
+    repo = PortfolioRepository(get_engine(app_settings))
+    p = repo.create_portfolio(result.actor, "Main", "USD")
+    reader = SnapshotReader(app_settings.history_path)
+    sym = prices.symbols(reader).filter(currency="USD", asset_class="equity")["symbol"][0]
+    ins = {sym: InstrumentInfo(sym, sym, "USD")}
+    repo.add_transaction(
+        result.actor, p.id, TransactionDraft("buy", date(2024, 1, 2), "USD", sym, 10, 50.0), ins
+    )
+    return at, result.actor, repo, p, sym
+
+
+def test_every_kind_shows_its_fields(with_holding):
+    at, *_ = with_holding
+    at.run()
+    expected = {
+        "buy": ["Quantity", "Price per unit", "Fee"],
+        "dividend": [
+            "Amount",
+            "Withholding tax / fee",
+            "Shares reinvested (DRIP)",
+            "Reinvestment price",
+        ],
+        "interest": ["Amount"],
+        "tax": ["Amount"],
+        "split": ["Ratio (new shares per old share)"],
+        "transfer_in": ["Quantity (shares)", "Market value per share", "Amount (cash)"],
+    }
+    for kind, labels in expected.items():
+        at.segmented_control(key="new_kind").set_value(kind).run()
+        assert not at.exception, kind
+        form = [n.label for n in at.number_input if n.key.startswith(f"new_transaction_{kind}_")]
+        assert form == [*labels, "FX rate to USD (optional)"], kind
+        symbol = at.selectbox(key=_form_key(kind, "symbol")) if kind != "buy" else None
+        if kind in ("interest", "tax", "transfer_in"):
+            assert symbol.value == ""  # optional: cash by default
+
+
+def test_record_a_split_then_a_dividend_with_tax(with_holding):
+    at, actor, repo, p, sym = with_holding
+    at.run()
+    at.segmented_control(key="new_kind").set_value("split").run()
+    at.date_input[0].set_value(date(2024, 6, 3))
+    at.selectbox(key=_form_key("split", "symbol")).set_value(sym)
+    at.number_input(key=_form_key("split", "quantity")).set_value(2.0)
+    at.button(key=ADD).click().run()
+    assert not at.exception and not at.error
+    at.segmented_control(key="new_kind").set_value("tax").run()
+    at.date_input[0].set_value(date(2024, 6, 4))
+    at.selectbox(key=_form_key("tax", "symbol")).set_value(sym)
+    at.number_input(key=_form_key("tax", "amount")).set_value(1.5)
+    at.button(key=ADD).click().run()
+    assert not at.exception and not at.error
+    split, tax = repo.list_transactions(actor, p.id)[1:]
+    assert (split.kind, split.symbol, split.quantity, split.currency) == ("split", sym, 2.0, "USD")
+    assert (tax.kind, tax.symbol, tax.amount) == ("tax", sym, 1.5)
+    assert at.dataframe[-1].value.shape[0] == 3  # the ledger table
+
+
+def test_accounts_transfer_between_them_and_lot_method(with_holding):
+    at, actor, repo, p, sym = with_holding
+    at.run()
+    assert any("Add a second account" in i.value for i in at.info)
+    at.text_input(key="account_name").input("ISA")
+    at.button(key="FormSubmitter:new_account-Add account").click().run()
+    assert not at.exception and not at.error
+    assert [a.name for a in repo.list_accounts(actor, p.id)] == ["Main", "ISA"]
+
+    at.selectbox(key="transfer_from").set_value("Main")
+    at.selectbox(key="transfer_to").set_value("ISA")
+    at.selectbox(key="transfer_symbol").set_value(sym)
+    at.number_input(key="transfer_size").set_value(4.0)
+    at.button(key="FormSubmitter:transfer-Transfer").click().run()
+    assert not at.exception and not at.error
+    out, into = repo.list_transactions(actor, p.id)[1:]
+    assert (out.kind, out.account, into.kind, into.account) == (
+        "transfer_out",
+        "Main",
+        "transfer_in",
+        "ISA",
+    )
+    assert out.transfer_id == into.transfer_id is not None
+    # The edit tab offers no form for one side of a pair; deleting it removes both.
+    at.selectbox(key="edit_choice").set_value(into.id).run()
+    assert any("one side of a transfer" in i.value for i in at.info)
+    at.button(key="delete_txn").click().run()
+    assert [r.kind for r in repo.list_transactions(actor, p.id)] == ["buy"]
+
+    assert at.button(key="lot_method_btn").disabled  # nothing to save yet
+    at.selectbox(key="lot_method").set_value("hifo").run()
+    at.button(key="lot_method_btn").click().run()
+    assert not at.exception
+    assert repo.get_portfolio(actor, p.id).lot_method == "hifo"
+
+
+def test_foreign_buy_keeps_the_market_fx_and_account_names_stay_text(app_settings, signed_in):
+    at, result = signed_in("pages/transactions.py")
+    repo = PortfolioRepository(get_engine(app_settings))
+    p = repo.create_portfolio(result.actor, "Main", "USD")
+    payload = "**ISA** <b>x</b> [go](javascript:alert(1))"
+    repo.create_account(result.actor, p.id, payload)
+    reader = SnapshotReader(app_settings.history_path)
+    eur = prices.symbols(reader).filter(currency="EUR", asset_class="equity")["symbol"][0]
+    rates = prices.fx_to_base(reader, "USD", ["EUR"])
+    at.run()
+    account = at.selectbox(key=_form_key("buy", "account"))
+    assert account.options == ["Main", payload]  # the name, verbatim
+    account.set_value(payload)
+    at.selectbox(key=_form_key("buy", "symbol")).set_value(eur)
+    at.date_input[0].set_value(date(2024, 1, 3))
+    at.number_input(key=_form_key("buy", "quantity")).set_value(2.0)
+    at.number_input(key=_form_key("buy", "price")).set_value(10.0)
+    at.button(key=ADD).click().run()
+    assert not at.exception and not at.error
+    [record] = repo.list_transactions(result.actor, p.id)
+    assert (record.account, record.currency) == (payload, "EUR")
+    expected = valuation.fx_rate_on(rates, "EUR", date(2024, 1, 3), base_currency="USD")
+    assert expected and record.fx_rate == pytest.approx(expected)
+    ledger = at.dataframe[-1].value
+    assert payload in ledger["account"].to_list()
+    # Refusals quoting the name are escaped Markdown, so nothing in it renders as markup.
+    at.text_input(key="account_name").input(payload)
+    at.button(key="FormSubmitter:new_account-Add account").click().run()
+    assert "already has an account called" in at.error[0].value
+    assert "\\*\\*ISA\\*\\* \\<b\\>" in at.error[0].value
 
 
 def test_ledger_edit_and_delete(app_settings, signed_in):

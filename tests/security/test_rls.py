@@ -1,9 +1,9 @@
 """Row-level security on Postgres: the database itself keeps users apart.
 
 Queries here deliberately have NO owner filters: whatever they return is what the policies
-of migration 0003 let through for the claims set by ``nexus.db.rls``. Portfolios (and their
-transactions) are private even from admins; the admin claim only widens ``users`` and
-``audit_log`` reads.
+of migrations 0003-0005 let through for the claims set by ``nexus.db.rls``. Portfolios (and
+their accounts, transactions and allocation targets) and import mappings are private even
+from admins; the admin claim only widens ``users`` and ``audit_log`` reads.
 """
 
 from __future__ import annotations
@@ -20,8 +20,11 @@ from nexus.auth.models import Actor
 from nexus.db.migrate import downgrade, upgrade
 from nexus.db.rls import user_connection, user_transaction
 from nexus.db.schema import (
+    Account,
+    AllocationTarget,
     AuditEvent,
     AuthThrottle,
+    ImportMapping,
     Instrument,
     MfaFactor,
     MfaRecoveryCode,
@@ -46,11 +49,20 @@ def postgres_only(test):
 ALICE = Actor(uuid.uuid4(), "alice@example.com", "analyst")
 BOB = Actor(uuid.uuid4(), "bob@example.com", "analyst")
 ADMIN = Actor(uuid.uuid4(), "admin@example.com", "admin")
-USER_TABLES = (UserPreferences, Session, MfaFactor, MfaRecoveryCode, PasswordResetToken)
+USER_TABLES = (
+    UserPreferences,
+    Session,
+    MfaFactor,
+    MfaRecoveryCode,
+    PasswordResetToken,
+    ImportMapping,
+)
+PORTFOLIO_TABLES = (Account, Transaction, AllocationTarget)
 
 
 def _seed(engine: Engine) -> dict[uuid.UUID, uuid.UUID]:
-    """Three users, one portfolio each with one transaction, one row per per-user table."""
+    """Three users, one portfolio each with one account, one transaction and one target,
+    one row per per-user table."""
     now = datetime.now(UTC)
     portfolios = {}
     with engine.begin() as conn:  # as the owner role: RLS does not apply
@@ -68,9 +80,17 @@ def _seed(engine: Engine) -> dict[uuid.UUID, uuid.UUID]:
                     id=pid, owner_id=uid, name="Main", base_currency="USD", is_demo=False
                 )
             )
+            aid = uuid.uuid4()
+            conn.execute(insert(Account).values(id=aid, portfolio_id=pid, name="Main"))
+            conn.execute(
+                insert(AllocationTarget).values(
+                    portfolio_id=pid, dimension="symbol", bucket="AAPL", target_weight=1.0
+                )
+            )
             conn.execute(
                 insert(Transaction).values(
                     portfolio_id=pid,
+                    account_id=aid,
                     kind="buy",
                     trade_date=date(2024, 1, 2),
                     symbol="AAPL",
@@ -90,6 +110,11 @@ def _seed(engine: Engine) -> dict[uuid.UUID, uuid.UUID]:
                 )
             )
             conn.execute(insert(AuditEvent).values(user_id=uid, event="sign_in", detail={}))
+            conn.execute(
+                insert(ImportMapping).values(
+                    id=uuid.uuid4(), user_id=uid, name="Broker", source_kind="csv", mapping={}
+                )
+            )
         conn.execute(insert(AuthThrottle).values(key="user:alice@example.com", failures=1))
     return portfolios
 
@@ -115,7 +140,11 @@ def test_unfiltered_selects_return_only_own_rows(pg):
         assert _col(conn, "SELECT current_user") == ["authenticated"]
         assert _col(conn, "SELECT auth.uid()") == [ALICE.user_id]
         assert _col(conn, "SELECT owner_id FROM portfolios") == [ALICE.user_id]
-        assert _col(conn, "SELECT portfolio_id FROM transactions") == [portfolios[ALICE.user_id]]
+        for model in PORTFOLIO_TABLES:
+            table = model.__tablename__
+            assert _col(conn, f"SELECT portfolio_id FROM {table}") == [portfolios[ALICE.user_id]], (
+                table
+            )
         assert _col(conn, "SELECT id FROM users") == [ALICE.user_id]
         for model in USER_TABLES:
             table = model.__tablename__
@@ -135,6 +164,15 @@ def test_changes_to_other_users_rows_affect_nothing(pg):
         ("UPDATE transactions SET quantity = 999 WHERE portfolio_id = :pid", {"pid": bob_pid}),
         ("DELETE FROM transactions WHERE portfolio_id = :pid", {"pid": bob_pid}),
         ("DELETE FROM portfolios WHERE id = :pid", {"pid": bob_pid}),
+        ("UPDATE accounts SET name = 'pwned' WHERE portfolio_id = :pid", {"pid": bob_pid}),
+        ("DELETE FROM accounts WHERE portfolio_id = :pid", {"pid": bob_pid}),
+        (
+            "UPDATE allocation_targets SET target_weight = 0 WHERE portfolio_id = :pid",
+            {"pid": bob_pid},
+        ),
+        ("DELETE FROM allocation_targets WHERE portfolio_id = :pid", {"pid": bob_pid}),
+        ("UPDATE import_mappings SET name = 'pwned' WHERE user_id = :uid", {"uid": BOB.user_id}),
+        ("DELETE FROM import_mappings WHERE user_id = :uid", {"uid": BOB.user_id}),
         ("DELETE FROM sessions WHERE user_id = :uid", {"uid": BOB.user_id}),
         ("DELETE FROM mfa_factors WHERE user_id = :uid", {"uid": BOB.user_id}),
         ("UPDATE users SET display_name = 'x' WHERE id = :uid", {"uid": BOB.user_id}),
@@ -148,6 +186,11 @@ def test_changes_to_other_users_rows_affect_nothing(pg):
         assert _col(conn, "SELECT name FROM portfolios WHERE id = :p", p=bob_pid) == ["Main"]
         assert _col(conn, "SELECT quantity FROM transactions WHERE portfolio_id = :p", p=bob_pid)
         assert _col(conn, "SELECT count(*) FROM sessions") == [3]
+        assert _col(conn, "SELECT name FROM accounts WHERE portfolio_id = :p", p=bob_pid) == [
+            "Main"
+        ]
+        assert _col(conn, "SELECT count(*) FROM allocation_targets") == [3]
+        assert _col(conn, "SELECT count(*) FROM import_mappings WHERE name = 'Broker'") == [3]
 
 
 @postgres_only
@@ -170,6 +213,25 @@ def test_inserting_rows_for_another_user_is_refused(pg):
             {"bob": BOB.user_id, "alice": ALICE.user_id},
         ),
         (
+            "INSERT INTO accounts (id, portfolio_id, name, created_at)"
+            " VALUES (:id, :pid, 'Sneaky', now())",
+            {"id": uuid.uuid4(), "pid": portfolios[BOB.user_id]},
+        ),
+        (
+            "UPDATE accounts SET portfolio_id = :bob_pid",  # move own account to Bob
+            {"bob_pid": portfolios[BOB.user_id]},
+        ),
+        (
+            "INSERT INTO allocation_targets (portfolio_id, dimension, bucket, target_weight)"
+            " VALUES (:pid, 'sector', 'Tech', 1)",
+            {"pid": portfolios[BOB.user_id]},
+        ),
+        (
+            "INSERT INTO import_mappings (id, user_id, name, source_kind, mapping, created_at)"
+            " VALUES (:id, :uid, 'Sneaky', 'csv', '{}', now())",
+            {"id": uuid.uuid4(), "uid": BOB.user_id},
+        ),
+        (
             "INSERT INTO audit_log (at, user_id, event, detail, ip)"
             " VALUES (now(), :uid, 'forged', '{}', '')",
             {"uid": BOB.user_id},
@@ -181,6 +243,29 @@ def test_inserting_rows_for_another_user_is_refused(pg):
             user_transaction(engine, ALICE) as conn,
         ):
             conn.execute(text(sql), params)
+
+
+@postgres_only
+def test_a_transaction_cannot_use_another_portfolios_account(pg):
+    """The (account_id, portfolio_id) foreign key: Alice's own transaction row cannot point
+    at Bob's account, even though foreign-key checks bypass row-level security."""
+    engine, portfolios = pg
+    with engine.connect() as conn:
+        bob_account = _col(
+            conn, "SELECT id FROM accounts WHERE portfolio_id = :p", p=portfolios[BOB.user_id]
+        )[0]
+    with (
+        pytest.raises(DBAPIError, match="foreign key"),
+        user_transaction(engine, ALICE) as conn,
+    ):
+        conn.execute(
+            text(
+                "INSERT INTO transactions (portfolio_id, account_id, kind, trade_date, quantity,"
+                " price, amount, fee, currency, note, created_at, updated_at) VALUES (:pid, :aid,"
+                " 'deposit', '2024-01-01', 0, 0, 5, 0, 'USD', '', now(), now())"
+            ),
+            {"pid": portfolios[ALICE.user_id], "aid": bob_account},
+        )
 
 
 @postgres_only
@@ -236,6 +321,9 @@ def test_admin_reads_all_users_but_only_own_portfolios(pg):
         assert len(_col(conn, "SELECT id FROM audit_log")) == 3
         assert _col(conn, "SELECT id FROM portfolios") == [portfolios[ADMIN.user_id]]
         assert len(_col(conn, "SELECT id FROM transactions")) == 1
+        assert len(_col(conn, "SELECT id FROM accounts")) == 1
+        assert len(_col(conn, "SELECT bucket FROM allocation_targets")) == 1
+        assert _col(conn, "SELECT user_id FROM import_mappings") == [ADMIN.user_id]
         assert _col(conn, "SELECT user_id FROM sessions") == [ADMIN.user_id]
         # Reading is all the admin claim grants: other users' rows stay unchangeable.
         sql = "UPDATE users SET display_name = 'x' WHERE id = :uid"
@@ -331,7 +419,10 @@ def test_migration_runs_in_a_second_schema_and_down_and_up_again(db_settings, po
         )
         upgrade(other)
         expected = _policies(admin, first)
-        assert len(expected) == 15  # 14 from 0003, 1 from 0004 (watchlist_items)
+        # 14 from 0003, 1 from 0004 (watchlist_items), 3 from 0005 (accounts,
+        # allocation_targets, import_mappings).
+        assert len(expected) == 18
+        assert {t for t, _ in expected} >= {"accounts", "allocation_targets", "import_mappings"}
         assert _policies(admin, second) == expected
         with admin.connect() as conn:
             n = conn.execute(

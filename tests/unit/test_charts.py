@@ -46,6 +46,7 @@ def daily_frame() -> pl.DataFrame:
             "net_flows": [1000.0, 0.0, 0.0],
             "cumulative_flows": [1000.0, 1000.0, 1000.0],
             "day_change": [0.0, 50.0, 50.0],
+            "income": [0.0, 0.0, 0.0],
             "missing_prices": [[], [], []],
             "missing_fx": [[], [], []],
         },

@@ -62,14 +62,16 @@ def sell(day, symbol, qty, price, fee=0.0, currency="USD"):
 
 def test_buy_fee_is_part_of_unit_cost():
     lots = fifo_open_lots(txs(buy(D(2024, 3, 4), "AAA", 4.0, 25.0, fee=2.0)))
-    # (4 * 25 + 2) / 4 = 25.5
+    # (4 * 25 + 2) / 4 = 25.5; no account column in the input -> account "".
     assert lots.to_dicts() == [
         {
+            "account": "",
             "symbol": "AAA",
             "open_date": D(2024, 3, 4),
             "quantity": 4.0,
             "unit_cost": 25.5,
             "currency": "USD",
+            "fx_rate": None,
         }
     ]
 
