@@ -288,10 +288,13 @@ def _validate(df: pl.DataFrame) -> None:
             "and currency",
         ),
     ]
-    for condition, message in checks:
-        bad = df.filter(condition)
-        if bad.height:
-            row = bad.row(0, named=True)
+    # one pass for all checks; only a failing one is looked at row by row
+    failing = df.select(
+        condition.any().alias(f"check_{i}") for i, (condition, _) in enumerate(checks)
+    ).row(0)
+    for (condition, message), failed in zip(checks, failing, strict=True):
+        if failed:
+            row = df.filter(condition).row(0, named=True)
             raise ValueError(
                 f"invalid transaction #{row['seq']} ({row['date']} {row['kind']} "
                 f"{row['symbol'] or ''}): {message}"
@@ -334,9 +337,9 @@ def _relief_order(book: list[_Lot], method: str) -> list[_Lot]:
     return sorted(book, key=lambda lot: (-lot.unit_cost, lot.open_date, lot.order))  # hifo
 
 
-def _relieve(book: list[_Lot], quantity: float, method: str) -> list[_Piece]:
-    """Take ``quantity`` out of ``book`` (mutated) by ``method``; return what was taken."""
-    held = sum(lot.quantity for lot in book)
+def _relieve(book: list[_Lot], quantity: float, method: str, held: float) -> list[_Piece]:
+    """Take ``quantity`` out of ``book`` (mutated, ``held`` shares in all) by ``method``;
+    return what was taken."""
     pieces: list[_Piece] = []
     if method == "average":
         share = 1.0 if quantity >= held - QUANTITY_EPSILON * max(1.0, held) else quantity / held
@@ -381,49 +384,51 @@ def _replay(
     in_transit: dict[str, list[_Piece]] = {}  # internal transfer_out pieces awaiting the in-leg
     awaiting: dict[str, tuple[str, str]] = {}  # internal transfer_in seen before its out-leg
     disposals: list[dict[str, object]] = []
-    for row in tx.filter(MOVES_SHARES).iter_rows(named=True):
-        kind, sym, account = row["kind"], row["symbol"], row["account"]
-        qty, price, seq = row["quantity"], row["price"], row["seq"]
+    columns = ("kind", "symbol", "account", "quantity", "price", "fee", "seq", "id", "date")
+    columns += ("currency", "fx_rate", "internal", "transfer_id")
+    for row in tx.filter(MOVES_SHARES).select(columns).iter_rows():
+        kind, sym, account, qty, price, fee, seq, row_id, date, *rest = row
+        currency, fx_rate, internal, transfer_id = rest
         book = books.setdefault((account, sym), [])
         if kind != "split":
-            ccy_of.setdefault(sym, row["currency"])
+            ccy_of.setdefault(sym, currency)
         if kind == "buy":
-            unit = (qty * price + row["fee"]) / qty
-            book.append(_Lot(row["date"], qty, unit, row["fx_rate"], seq))
-        elif kind == "dividend" or (kind == "transfer_in" and not row["internal"]):
-            book.append(_Lot(row["date"], qty, price, row["fx_rate"], seq))
+            unit = (qty * price + fee) / qty
+            book.append(_Lot(date, qty, unit, fx_rate, seq))
+        elif kind == "dividend" or (kind == "transfer_in" and not internal):
+            book.append(_Lot(date, qty, price, fx_rate, seq))
         elif kind == "split":
             for lot in book:
                 lot.quantity *= qty
                 lot.unit_cost /= qty
         elif kind == "transfer_in":
-            pieces = in_transit.pop(row["transfer_id"], None)
+            pieces = in_transit.pop(transfer_id, None)
             if pieces is None:
-                awaiting[row["transfer_id"]] = (account, sym)
+                awaiting[transfer_id] = (account, sym)
             else:
                 book.extend(_lot_from(p) for p in pieces)
         else:  # sell, transfer_out
-            held = sum(lot.quantity for lot in book)
+            held = sum([lot.quantity for lot in book])
             if qty > held + QUANTITY_EPSILON * max(1.0, held):
                 verb = "sell" if kind == "sell" else "transfer out"
                 where = f" in account {account}" if account else ""
                 raise ValueError(
-                    f"cannot {verb} {qty:g} {sym} on {row['date']}: only {held:g} held{where} "
+                    f"cannot {verb} {qty:g} {sym} on {date}: only {held:g} held{where} "
                     "at that point (sells and transfers out must not exceed the position)"
                 )
-            pieces = _relieve(book, qty, method)
+            pieces = _relieve(book, qty, method, held)
             if kind == "sell":
-                proceeds = qty * price - row["fee"]
+                proceeds = qty * price - fee
                 for p in pieces:
                     disposals.append(
                         {
                             "seq": seq,
-                            "id": row["id"],
-                            "date": row["date"],
+                            "id": row_id,
+                            "date": date,
                             "account": account,
                             "symbol": sym,
-                            "currency": row["currency"],
-                            "sale_fx_rate": row["fx_rate"],
+                            "currency": currency,
+                            "sale_fx_rate": fx_rate,
                             "quantity": p.quantity,
                             "proceeds": proceeds * p.quantity / qty,
                             "cost": p.quantity * p.unit_cost,
@@ -431,10 +436,10 @@ def _replay(
                             "lot_fx_rate": p.fx_rate,
                         }
                     )
-            elif row["internal"]:
-                target = awaiting.pop(row["transfer_id"], None)
+            elif internal:
+                target = awaiting.pop(transfer_id, None)
                 if target is None:
-                    in_transit[row["transfer_id"]] = pieces
+                    in_transit[transfer_id] = pieces
                 else:
                     books.setdefault(target, []).extend(_lot_from(p) for p in pieces)
     lots = [
@@ -469,7 +474,12 @@ def open_lots(transactions: pl.DataFrame, method: str = "fifo") -> pl.DataFrame:
             that account at that point, a symbol is traded in more than one currency, or
             the frame is malformed (see :func:`normalise_transactions`).
     """
-    lots, _ = _replay(normalise_transactions(transactions), method)
+    return _open_lots_frame(normalise_transactions(transactions), method)
+
+
+def _open_lots_frame(tx: pl.DataFrame, method: str) -> pl.DataFrame:
+    """:func:`open_lots` of an already normalised frame (no second normalisation)."""
+    lots, _ = _replay(tx, method)
     return (
         pl.DataFrame(lots, schema={**OPEN_LOTS_SCHEMA, "_order": pl.Int64()})
         .sort("account", "symbol", "open_date", "_order")
@@ -489,7 +499,12 @@ def disposals(transactions: pl.DataFrame, method: str = "fifo") -> pl.DataFrame:
     quantity; ``cost`` = piece quantity * lot unit cost; ``sale_fx_rate``/``lot_fx_rate``
     are the ``fx_rate`` of the sell row and of the lot's acquiring row (null when absent).
     """
-    _, pieces = _replay(normalise_transactions(transactions), method)
+    return _disposals_frame(normalise_transactions(transactions), method)
+
+
+def _disposals_frame(tx: pl.DataFrame, method: str) -> pl.DataFrame:
+    """:func:`disposals` of an already normalised frame (no second normalisation)."""
+    _, pieces = _replay(tx, method)
     return pl.DataFrame(pieces, schema=DISPOSALS_SCHEMA)
 
 

@@ -78,10 +78,10 @@ import polars as pl
 from nexus.analytics.lots import (
     MOVES_SHARES,
     QUANTITY_EPSILON,
+    _disposals_frame,
+    _open_lots_frame,
     check_lot_method,
-    disposals,
     normalise_transactions,
-    open_lots,
 )
 
 #: Cash balances whose absolute value is at or below this are treated as zero.
@@ -235,20 +235,110 @@ def _business_days(start: dt.date, end: dt.date) -> pl.DataFrame:
     )
 
 
+# Integer keys ordering (code, date) pairs: ``code * _KEY_SHIFT + _day_key(date)``.
+# _day_key maps every Date (i32 days) into 1..2^32, so codes < 2^29 fit in an i64.
+_KEY_SHIFT = 1 << 34
+
+
+def _day_key(col: str) -> pl.Expr:
+    return pl.col(col).to_physical().cast(pl.Int64) + ((1 << 31) + 1)
+
+
 def _prepare_closes(closes: pl.DataFrame) -> pl.DataFrame:
+    """Clean closes, one row per (symbol, date) - the last one given wins - sorted by
+    symbol then date: ``symbol, date, close, currency`` plus ``_code`` (0, 1, ... per
+    symbol, in that order) and ``_run`` (0, 1, ... per run of one symbol and currency).
+
+    Hot path (hundreds of thousands of rows): input that is already clean and in
+    symbol/date order (as the market reader returns it) is only checked, not sorted.
+    Otherwise the few distinct symbols and currencies are normalised once and mapped back
+    by join, and the order and de-duplication come from one stable sort on an integer key.
+    """
     missing = [c for c in ("symbol", "date", "close", "currency") if c not in closes.columns]
     if missing:
         raise ValueError(f"closes frame is missing column(s): {', '.join(missing)}")
-    return (
+    raw = _number_runs(
         closes.select(
-            pl.col("symbol").cast(pl.Utf8).str.strip_chars(),
+            pl.col("symbol").cast(pl.Utf8),
             pl.col("date").cast(pl.Date),
             pl.col("close").cast(pl.Float64),
-            pl.col("currency").cast(pl.Utf8).str.strip_chars().str.to_uppercase(),
+            pl.col("currency").cast(pl.Utf8),
+        ).filter(pl.col("close").is_not_null() & pl.col("close").is_finite())
+    )
+    if not _clean_and_ordered(raw):
+        raw = _number_runs(_sort_and_clean_closes(raw.drop("_code", "_run")))
+    return raw
+
+
+def _number_runs(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add ``_code``/``_run``: 0, 1, ... per run of one symbol / of one symbol and currency
+    (in a frame sorted by symbol, a symbol's number)."""
+    sym, ccy = pl.col("symbol"), pl.col("currency")
+    return frame.with_columns(
+        sym.rle_id().cast(pl.Int64).alias("_code"),
+        pl.struct(sym, ccy).rle_id().cast(pl.Int64).alias("_run"),
+    )
+
+
+def _clean_and_ordered(raw: pl.DataFrame) -> bool:
+    """Whether numbered raw closes are already clean: no null symbol or date, strictly
+    ascending (symbol, date) - so no duplicates - and symbols/currencies that normalising
+    would not change."""
+    if raw.is_empty() or raw["symbol"].null_count() or raw["date"].null_count():
+        return False
+    code, run, date = pl.col("_code"), pl.col("_run"), pl.col("date")
+    if not raw.select(
+        ((code != code.shift(1)).fill_null(True) | (date > date.shift(1))).all()
+    ).item():
+        return False  # dates not strictly ascending within a run of a symbol
+    heads = raw.filter(run.ne_missing(run.shift(1))).select("symbol", "currency")
+    symbols = heads["symbol"].unique(maintain_order=True)  # one run per symbol?
+    currencies = heads["currency"].unique()
+    return (
+        symbols.len() == raw["_code"][-1] + 1
+        and symbols.is_sorted()
+        and symbols.equals(symbols.str.strip_chars())
+        and currencies.equals(currencies.str.strip_chars().str.to_uppercase())
+    )
+
+
+def _sort_and_clean_closes(raw: pl.DataFrame) -> pl.DataFrame:
+    symbols = (
+        raw.select(pl.col("symbol").unique().alias("_raw_symbol"))
+        .with_columns(pl.col("_raw_symbol").str.strip_chars().alias("_symbol"))
+        # 0 for a null symbol (sorts first), 1.. in symbol order
+        .with_columns(pl.col("_symbol").rank("dense").fill_null(0).cast(pl.Int64).alias("_code"))
+    )
+    currencies = raw.select(pl.col("currency").unique().alias("_raw_currency")).with_columns(
+        pl.col("_raw_currency").str.strip_chars().str.to_uppercase().alias("_currency")
+    )
+    key = pl.col("_code") * _KEY_SHIFT + _day_key("date").fill_null(0)  # null date first
+    return (
+        raw.join(
+            symbols,
+            left_on="symbol",
+            right_on="_raw_symbol",
+            how="left",
+            nulls_equal=True,
+            maintain_order="left",
         )
-        .filter(pl.col("close").is_not_null() & pl.col("close").is_finite())
-        .unique(["symbol", "date"], keep="last", maintain_order=True)
-        .sort("date", "symbol")
+        .join(
+            currencies,
+            left_on="currency",
+            right_on="_raw_currency",
+            how="left",
+            nulls_equal=True,
+            maintain_order="left",
+        )
+        .with_columns(key.alias("_key"))
+        .sort("_key", maintain_order=True)
+        .filter(pl.col("_key") != pl.col("_key").shift(-1).fill_null(-1))
+        .select(
+            pl.col("_symbol").alias("symbol"),
+            "date",
+            "close",
+            pl.col("_currency").alias("currency"),
+        )
     )
 
 
@@ -480,9 +570,132 @@ def _positions(tx: pl.DataFrame) -> pl.DataFrame:
 
 @dataclass(frozen=True)
 class _Components:
-    held: pl.DataFrame  # date, account, symbol, position, close, value_currency, rate, value
+    # One row per held (account, symbol) per listed day, integer-coded (hundreds of
+    # thousands of rows): date, _pair, position, close, _ccy, rate, value. ``pairs`` maps
+    # _pair to account and symbol, ``currencies`` _ccy to value_currency.
+    held: pl.DataFrame
+    pairs: pl.DataFrame  # _pair, account, symbol
+    currencies: pl.DataFrame  # _ccy, value_currency
     cash: pl.DataFrame  # date, account, currency, cash_balance, rate, value
     rows: pl.DataFrame  # ledger rows + account_flow, symbol_flow, rate, bucket
+
+
+def _held(
+    positions: pl.DataFrame,
+    closes: pl.DataFrame,
+    fx: pl.DataFrame,
+    base: str | None,
+    days: pl.DataFrame,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Positions valued at the end of each date in ``days``: (held, pairs, currencies) of
+    :class:`_Components`.
+
+    The big frame (positions x days) carries integer codes only and its two as-of
+    lookups are plain merges on integer (code, date) keys: positions by (account, symbol)
+    pair, closes by the symbol code of :func:`_prepare_closes`; the FX rate is gathered
+    from a small (currency x day) table.
+    """
+    heads = closes.filter(pl.col("_run").ne_missing(pl.col("_run").shift(1)))
+    currencies = (
+        pl.concat(
+            [
+                heads.select(pl.col("currency").alias("value_currency")),
+                positions.select(pl.col("trade_currency").alias("value_currency")),
+            ]
+        )
+        .drop_nulls()
+        .unique()
+        .sort("value_currency")
+        .with_row_index("_ccy")
+    )
+    # currency code of each close row, gathered by its run number
+    run_ccy = heads.join(
+        currencies, left_on="currency", right_on="value_currency", how="left"
+    ).sort("_run")["_ccy"]
+    prices = closes.select(
+        (pl.col("_code") * _KEY_SHIFT + _day_key("date")).alias("_price_key"),
+        "close",
+        run_ccy.gather(closes["_run"]).alias("_price_ccy"),
+    ).filter(pl.col("_price_key").is_not_null())
+
+    # pairs numbered in symbol-code order (no closes at all: null code, first)
+    pairs = (
+        positions.select("account", "symbol", "trade_currency")
+        .unique(["account", "symbol"])
+        .join(heads.select("symbol", "_code").unique("symbol"), on="symbol", how="left")
+        .join(currencies, left_on="trade_currency", right_on="value_currency", how="left")
+        .rename({"_ccy": "_trade_ccy"})
+        .sort("_code", "account", "symbol", nulls_last=False)
+        .with_row_index("_pair")
+        .with_columns(pl.col("_pair").cast(pl.Int64))
+    )
+    moves = (
+        positions.join(pairs.select("account", "symbol", "_pair"), on=["account", "symbol"])
+        .select((pl.col("_pair") * _KEY_SHIFT + _day_key("date")).alias("_key"), "position")
+        .sort("_key")
+    )
+    n = days.height
+    grid = _with_rate(
+        days.with_row_index("_i").join(currencies, how="cross"),
+        fx,
+        base,
+        date_col="date",
+        ccy_col="value_currency",
+    )
+    rates = grid.sort("_ccy", "_i")["rate"]  # rate of currency c on day i at c * n + i
+
+    # (pair, day) rows, pair-major: as-of the pair's position (drop what is not held)
+    day_key = days.select(_day_key("date"))["date"]
+    grid = (
+        pairs.select("_pair")
+        .join(
+            days.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("_i"), _day_key("date")),
+            how="cross",
+        )
+        .select("_pair", "_i", (pl.col("_pair") * _KEY_SHIFT + pl.col("date")).alias("_key"))
+    )
+    if not grid["_key"].is_sorted():
+        grid = grid.sort("_key")
+    held = (
+        grid.join_asof(
+            moves.with_columns(pl.col("_key").alias("_move_key")), on="_key", check_sortedness=False
+        )
+        .filter(
+            (pl.col("_move_key") >= pl.col("_pair") * _KEY_SHIFT)  # a move of this pair
+            & (pl.col("position").abs() > QUANTITY_EPSILON)
+        )
+        .select("_pair", "_i", "position")
+    )
+    # then as-of the symbol's close; no closes (null code): a key below every close's
+    code = pairs["_code"].gather(held["_pair"])
+    held = held.with_columns(
+        code.alias("_code"),
+        (code.fill_null(-1) * _KEY_SHIFT + day_key.gather(held["_i"])).alias("_price_key"),
+    )
+    if not held["_price_key"].is_sorted():  # a symbol held in several accounts
+        held = held.sort("_price_key")
+    same_symbol = pl.col("_matched_key") >= pl.col("_code") * _KEY_SHIFT
+    held = held.join_asof(
+        prices.with_columns(pl.col("_price_key").alias("_matched_key")),
+        on="_price_key",
+        check_sortedness=False,
+    )
+    held = held.with_columns(
+        pl.when(same_symbol).then("close").alias("close"),
+        pl.coalesce(
+            pl.when(same_symbol).then("_price_ccy"),
+            pairs["_trade_ccy"].gather(held["_pair"]),
+        ).alias("_ccy"),
+    )
+    held = held.select(
+        days["date"].gather(held["_i"]),
+        "_pair",
+        "position",
+        "close",
+        "_ccy",
+        rates.gather(held["_ccy"].cast(pl.Int64) * n + held["_i"]).alias("rate"),
+    ).with_columns((pl.col("position") * pl.col("close") * pl.col("rate")).alias("value"))
+    return held, pairs.select("_pair", "account", "symbol"), currencies
 
 
 def _components(
@@ -497,27 +710,7 @@ def _components(
     Rows before the first listed day land on it, so callers prepend a reference day."""
     tx = tx.filter(pl.col("date") <= days["date"].max())
     ledger = _cash_ledger(tx)
-    prices = closes.select(
-        "symbol",
-        pl.col("date").alias("price_date"),
-        "close",
-        pl.col("currency").alias("price_currency"),
-    )
-
-    positions = _positions(tx)
-    held = (
-        days.join(positions.select("account", "symbol").unique(), how="cross")
-        .sort("date")
-        .join_asof(positions, on="date", by=["account", "symbol"], check_sortedness=False)
-        .filter(pl.col("position").abs() > QUANTITY_EPSILON)
-        .join_asof(
-            prices, left_on="date", right_on="price_date", by="symbol", check_sortedness=False
-        )
-        .with_columns(pl.coalesce("price_currency", "trade_currency").alias("value_currency"))
-    )
-    held = _with_rate(held, fx, base, date_col="date", ccy_col="value_currency").with_columns(
-        (pl.col("position") * pl.col("close") * pl.col("rate")).alias("value")
-    )
+    held, pairs, currencies = _held(_positions(tx), closes, fx, base, days)
 
     balances = (
         ledger.group_by("account", "currency", "date", maintain_order=True)
@@ -540,10 +733,18 @@ def _components(
     internal_flow = (
         pl.when(_INTERNAL & _IN).then(moved).when(_INTERNAL & _OUT).then(-moved).otherwise(0.0)
     )
+    # Only the symbols moved between accounts need their closes here.
+    moved_symbols = ledger.filter(_INTERNAL & _SHARES)["symbol"].unique()
+    transfer_closes = closes.select("symbol", pl.col("date").alias("price_date"), "close")
+    transfer_closes = (
+        transfer_closes.clear()
+        if moved_symbols.is_empty()
+        else transfer_closes.filter(pl.col("symbol").is_in(moved_symbols.implode()))
+    )
     rows = (
         ledger.sort("date")
         .join_asof(
-            prices.select("symbol", "price_date", "close"),
+            transfer_closes,
             left_on="date",
             right_on="price_date",
             by="symbol",
@@ -563,18 +764,29 @@ def _components(
         right_on="bucket",
         strategy="forward",
     )
-    return _Components(held, cash, rows)
+    return _Components(held, pairs, currencies, cash, rows)
 
 
 def _portfolio_days(c: _Components, days: pl.DataFrame) -> pl.DataFrame:
     """Aggregate components to :data:`DAILY_SCHEMA` rows for every date in ``days``."""
-    held = c.held.group_by("date").agg(
-        pl.col("value").sum().alias("holdings_value"),
-        pl.col("symbol").filter(pl.col("value").is_null()).unique().sort().alias("missing_prices"),
-        pl.col("value_currency")
-        .filter(pl.col("close").is_not_null() & pl.col("rate").is_null())
-        .unique()
-        .alias("_mfx_holdings"),
+    # The big frame is summed on its own; the (rare) unvalued rows get their names after.
+    unvalued = c.held.filter(pl.col("value").is_null())
+    missing_prices = (
+        unvalued.join(c.pairs, on="_pair")
+        .group_by("date")
+        .agg(pl.col("symbol").unique().sort().alias("missing_prices"))
+    )
+    missing_fx = (
+        unvalued.filter(pl.col("close").is_not_null())
+        .join(c.currencies, on="_ccy")
+        .group_by("date")
+        .agg(pl.col("value_currency").unique().alias("_mfx_holdings"))
+    )
+    held = (
+        c.held.group_by("date")
+        .agg(pl.col("value").sum().alias("holdings_value"))
+        .join(missing_prices, on="date", how="left")
+        .join(missing_fx, on="date", how="left")
     )
     cash = c.cash.group_by("date").agg(
         pl.col("value").sum().alias("cash_value"),
@@ -627,11 +839,14 @@ def _keyed_days(c: _Components, days: pl.DataFrame, by: str) -> pl.DataFrame:
     """Aggregate components to :data:`BY_KEY_SCHEMA` rows (every key on every listed day)."""
     if by == "account":
         values = pl.concat(
-            [c.held.select("date", "account", "value"), c.cash.select("date", "account", "value")]
+            [
+                c.held.join(c.pairs, on="_pair").select("date", "account", "value"),
+                c.cash.select("date", "account", "value"),
+            ]
         )
         rows, flow = c.rows, "account_flow"
     else:
-        values = c.held.select("date", "symbol", "value")
+        values = c.held.join(c.pairs, on="_pair").select("date", "symbol", "value")
         rows, flow = c.rows.filter(_SHARES), "symbol_flow"
     values = values.group_by("date", by).agg(pl.col("value").sum())
     flows = (
@@ -821,7 +1036,7 @@ def holdings(
     tx = normalise_transactions(transactions).filter(pl.col("date") <= as_of)
     closes_p, fx_p = _prepare_closes(closes), _prepare_fx(fx)
     base = _resolve_base(base_currency, fx_p, tx)
-    lots = open_lots(tx, lot_method)
+    lots = _open_lots_frame(tx, lot_method)
     if lots.is_empty():
         return pl.DataFrame(schema=schema)
 
@@ -842,13 +1057,22 @@ def holdings(
         )
         .with_columns((pl.col("_cost_local") / pl.col("quantity")).alias("avg_cost"))
     )
+    # closes_p is in symbol/date order (symbol number _code): per symbol the last close on
+    # or before as_of and the one before it.
+    code = pl.col("_code")
     latest = (
-        closes_p.sort("symbol", "date")
-        .with_columns(pl.col("close").shift(1).over("symbol").alias("prev_close"))
-        .filter(pl.col("date") <= as_of)
-        .group_by("symbol")
-        .agg(pl.all().last())
-        .rename({"date": "price_date", "close": "price", "currency": "price_currency"})
+        closes_p.filter(pl.col("date") <= as_of)
+        .with_columns(
+            pl.when(code == code.shift(1)).then(pl.col("close").shift(1)).alias("prev_close")
+        )
+        .filter(code.ne_missing(code.shift(-1)))
+        .select(
+            "symbol",
+            pl.col("date").alias("price_date"),
+            pl.col("close").alias("price"),
+            pl.col("currency").alias("price_currency"),
+            "prev_close",
+        )
     )
     valued = _with_rate(
         positions.join(latest, on="symbol", how="left").with_columns(
@@ -917,7 +1141,7 @@ def fx_rate_on(
 def _realised_in_base(
     tx: pl.DataFrame, fx: pl.DataFrame, base: str | None, lot_method: str
 ) -> float:
-    sold = disposals(tx, lot_method)
+    sold = _disposals_frame(tx, lot_method)
     if sold.is_empty():
         return 0.0
     sold = _historical_rate(
