@@ -425,16 +425,36 @@ class PortfolioRepository:
         replace: tuple[int, TransactionDraft] | None = None,
         remove: int | None = None,
         today: date | None = None,
+        create_accounts: bool = False,
     ) -> list[int]:
         """Apply one change set atomically after validating the resulting ledger.
 
-        Removing one side of a transfer between accounts removes both sides.
+        Removing one side of a transfer between accounts removes both sides. With
+        ``create_accounts``, accounts named by the added drafts that the portfolio does not
+        have yet are created in the same database transaction (so a refusal creates none).
         """
         _require_write(actor)
         today = today or _today()
         with user_transaction(self.engine, actor) as conn:
             portfolio = self._owned(conn, actor, portfolio_id, lock=True)
             accounts = self._accounts(conn, portfolio_id)
+            if create_accounts:
+                missing: dict[str, str] = {}  # casefolded → first spelling
+                for d in add:
+                    if isinstance(d.account, str) and d.account.strip():
+                        try:
+                            accounts.resolve(d.account)
+                        except LedgerError:
+                            name = clean_name(d.account, "account")
+                            missing.setdefault(name.casefold(), name)
+                for name in missing.values():
+                    conn.execute(
+                        insert(Account).values(
+                            id=uuid.uuid4(), portfolio_id=portfolio_id, name=name
+                        )
+                    )
+                if missing:
+                    accounts = self._accounts(conn, portfolio_id)
 
             def check(d: TransactionDraft) -> tuple[TransactionDraft, uuid.UUID]:
                 d = validate_draft(
@@ -523,6 +543,28 @@ class PortfolioRepository:
     ) -> list[int]:
         """All-or-nothing: every draft is stored, or none is."""
         return self._write(actor, portfolio_id, instruments, add=drafts, today=today)
+
+    def import_transactions(
+        self,
+        actor: Actor,
+        portfolio_id: uuid.UUID,
+        drafts: Sequence[TransactionDraft],
+        instruments: Mapping[str, InstrumentInfo],
+        *,
+        today: date | None = None,
+    ) -> list[int]:
+        """All-or-nothing import: create the accounts the drafts name that the portfolio
+        lacks, then store every draft, in ONE database transaction (a refusal leaves no new
+        account and no row behind). Drafts keep their order; a ``transfer_id`` shared by
+        two drafts makes them a transfer between accounts."""
+        try:
+            return self._write(
+                actor, portfolio_id, instruments, add=drafts, today=today, create_accounts=True
+            )
+        except IntegrityError:
+            raise LedgerError(
+                "account", "An account of this portfolio changed meanwhile. Try again."
+            ) from None
 
     def transfer(
         self,

@@ -491,3 +491,46 @@ def test_deleting_a_portfolio_removes_its_accounts_and_targets(world):
 
 def get_engine_for(repo: PortfolioRepository):
     return repo.engine
+
+
+def test_import_transactions_creates_missing_accounts_in_the_same_transaction(world):
+    repo, alice, bob = world
+    p = repo.create_portfolio(alice, "Imported", "USD")
+    tid = uuid.uuid4()
+    drafts = [
+        d("deposit", amount=1_000.0, account="Broker B"),
+        d("buy", symbol="AAPL", quantity=5, price=100.0, account="broker b"),  # same account
+        d("transfer_out", amount=50.0, account="Broker B", transfer_id=tid),
+        d("transfer_in", amount=50.0, account="Savings", transfer_id=tid),
+        d("deposit", amount=10.0),  # no account: the portfolio's first
+    ]
+    ids = repo.import_transactions(alice, p.id, drafts, INSTRUMENTS, today=TODAY)
+    assert len(ids) == 5
+    assert [(a.name, a.transaction_count) for a in repo.list_accounts(alice, p.id)] == [
+        ("Main", 1),
+        ("Broker B", 3),
+        ("Savings", 1),
+    ]
+    out, into = (r for r in repo.list_transactions(alice, p.id) if r.transfer_id)
+    assert out.transfer_id == into.transfer_id and (out.account, into.account) == (
+        "Broker B",
+        "Savings",
+    )
+
+    # A refused import creates no account and no row, however many it would have added.
+    before = (repo.list_accounts(alice, p.id), repo.list_transactions(alice, p.id))
+    refused = [
+        d("deposit", amount=5.0, account="Ghost 1"),
+        d("sell", symbol="AAPL", quantity=6, price=100.0, account="Ghost 2"),
+    ]
+    with pytest.raises(LedgerError, match="Selling 6 AAPL"):
+        repo.import_transactions(alice, p.id, refused, INSTRUMENTS, today=TODAY)
+    with pytest.raises(LedgerError, match="80 characters"):
+        repo.import_transactions(
+            alice, p.id, [d("deposit", amount=1.0, account="x" * 81)], INSTRUMENTS, today=TODAY
+        )
+    assert (repo.list_accounts(alice, p.id), repo.list_transactions(alice, p.id)) == before
+    # Another user's portfolio: not found, nothing created.
+    with pytest.raises(NotFound, match="No such portfolio"):
+        repo.import_transactions(bob, p.id, drafts[:1], INSTRUMENTS, today=TODAY)
+    assert repo.list_accounts(alice, p.id) == before[0]
