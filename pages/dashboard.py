@@ -1,60 +1,47 @@
-"""Dashboard: value, day change, unrealised P&L, holdings and value over time."""
+"""Dashboard: value, day change, P&L, time-weighted returns by range, value over time,
+allocation and holdings. Results come from the per-ledger cache (nexus.ui.analysis)."""
 
 import polars as pl
 import streamlit as st
 
-from nexus.analytics import valuation
 from nexus.charts.allocation import allocation_donut
 from nexus.charts.value import value_over_time
-from nexus.ui import data, widgets
-from nexus.ui.format import md_escape, money, percent
+from nexus.ui import analysis, data, widgets
+from nexus.ui.format import money, percent
 from nexus.ui.guard import guard
 
 actor = guard()  # first statement of every page: signed-out visitors see only sign-in
 
 st.title("Dashboard")
-info = data.snapshot()
-portfolio = widgets.portfolio_picker(actor)
-if portfolio is None:
-    widgets.onboarding(actor, info)
-    st.stop()
-if info is None:
-    widgets.no_market_data()
-    st.stop()
-
-inputs = data.portfolio_inputs(actor, portfolio.id, info)
+info, portfolio, inputs = widgets.portfolio_view(
+    actor, empty="its value, returns and holdings appear here."
+)
 ccy = inputs.base_currency
-if inputs.transactions.is_empty():
-    st.info(
-        f"**{md_escape(portfolio.name)}** has no transactions yet. Record a deposit and your "
-        "first buys on the **Transactions** page (in the menu)."
-    )
-    st.stop()
 
 as_of = info.last_date
-args = (inputs.transactions, inputs.closes, inputs.fx)
 method = inputs.lot_method
-summary = valuation.summarise(*args, as_of=as_of, base_currency=ccy, lot_method=method)
-held = valuation.holdings(*args, as_of=as_of, base_currency=ccy, lot_method=method)
-daily = valuation.daily_values(*args, end=as_of, base_currency=ccy)
+key = analysis.key_of(inputs, info)
+summary = analysis.summary(key, inputs)
+held = analysis.holdings(key, inputs)
+daily = analysis.daily(key, inputs)
 note = widgets.source_note(info, prefix=f"Values in {ccy} · ")
 
 cols = st.columns(4)
-cols[0].metric("Total value", money(summary.total_value, ccy), border=True)
+cols[0].metric("Total value", money(summary.total_value, ccy, whole=True), border=True)
 cols[1].metric(
     "Day change",
-    money(summary.day_change, ccy, signed=True),
+    money(summary.day_change, ccy, signed=True, whole=True),
     delta=percent(summary.day_change_pct),
     border=True,
 )
 pnl_pct = summary.unrealised_pnl / summary.cost_basis if summary.cost_basis else None
 cols[2].metric(
     "Unrealised P&L",
-    money(summary.unrealised_pnl, ccy, signed=True),
+    money(summary.unrealised_pnl, ccy, signed=True, whole=True),
     delta=percent(pnl_pct) if pnl_pct is not None else None,
     border=True,
 )
-cols[3].metric("Cash", money(summary.cash_value, ccy), border=True)
+cols[3].metric("Cash", money(summary.cash_value, ccy, whole=True), border=True)
 st.caption(note)
 if summary.missing_prices:
     st.warning(
@@ -62,13 +49,34 @@ if summary.missing_prices:
         "of the totals until the market data has them."
     )
 
+
+returns = analysis.returns_by_range(key, daily)
+if not returns.is_empty():
+    st.markdown("**Time-weighted return**")
+    for col, row in zip(st.columns(len(returns)), returns.iter_rows(named=True), strict=True):
+        col.metric(
+            row["range"],
+            percent(row["twr"]),
+            help=f"{row['label']} · {row['start']} → {row['end']}",
+        )
+    st.caption(
+        f"Realised P&L {money(summary.realised_pnl, ccy, signed=True)} · income "
+        f"{money(summary.income, ccy)} · net contributions "
+        f"{money(summary.net_contributions, ccy)}. Money-weighted returns and risk: see the "
+        "**Performance** and **Risk** pages."
+    )
+
 chart_col, alloc_col = st.columns([2, 1])
 with chart_col:
     st.subheader("Value over time")
-    st.plotly_chart(value_over_time(daily, currency=ccy, source_note=note), width="stretch")
+    value_chart = analysis.figure(
+        key, "value", note, lambda: value_over_time(daily, currency=ccy, source_note=note)
+    )
+    st.plotly_chart(value_chart, width="stretch")
 with alloc_col:
     st.subheader("Allocation")
-    st.plotly_chart(allocation_donut(held, currency=ccy), width="stretch")
+    donut = analysis.figure(key, "allocation", note, lambda: allocation_donut(held, currency=ccy))
+    st.plotly_chart(donut, width="stretch")
 
 st.subheader("Holdings")
 names = {s: i.name for s, i in data.instruments(info.seq).items()}

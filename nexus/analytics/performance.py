@@ -13,7 +13,8 @@ Conventions
   can be compared side by side: ``twr`` (daily chain-linked, flows at the start of the
   day), ``mwr`` (the money-weighted return: XIRR de-annualised to the window,
   ``(1 + xirr) ** (days / 365) - 1``), ``modified_dietz`` and ``simple``. ``xirr`` is also
-  given as the annual rate it is.
+  given as the annual rate it is, for windows of a year or more only (annualising a
+  shorter period extrapolates noise, as GIPS warns); shorter windows get NaN there.
 * Basis: ``"total"`` counts income (dividends, interest, less tax) as return; ``"price"``
   does not, so only price moves remain. Portfolio and account values hold their income
   as cash, so the price basis takes it out; a holding's income leaves the holding, so the
@@ -124,13 +125,28 @@ def _deannualise(rate: np.ndarray, days: int) -> np.ndarray:
         return np.where(np.isfinite(rate), (1.0 + rate) ** (days / 365.0) - 1.0, np.nan)
 
 
-def slice_series(frame: pl.DataFrame, window: Window) -> pl.DataFrame:
+def slice_series(frame: pl.DataFrame, window: Window, *, inception: bool = True) -> pl.DataFrame:
     """Rows of a daily frame (``date`` column) from the opening valuation through
-    ``window.end``: the latest row on or before ``window.start``, then every later row."""
+    ``window.end``: the latest row on or before ``window.start``, then every later row.
+
+    A window opening on or before the frame's first date is measured **since inception**:
+    it opens at zero the day before (a copy of the first day's rows with every number 0),
+    so the first day's money is a flow of the window and its first-day move counts.
+    ``inception=False`` (prices, not portfolio values) opens at the first row instead.
+    """
     frame = frame.sort("date")
-    opening = frame.filter(pl.col("date") <= window.start)["date"].max()
-    first = opening if opening is not None else window.start
-    return frame.filter(pl.col("date").is_between(first, window.end))
+    if frame.is_empty():
+        return frame
+    first_day = frame["date"][0]
+    if inception and window.start <= first_day:
+        numbers = [c for c, t in frame.schema.items() if t.is_numeric()]
+        inception = frame.filter(pl.col("date") == first_day).with_columns(
+            pl.lit(first_day - dt.timedelta(days=1)).alias("date"),
+            *(pl.lit(0, dtype=frame.schema[c]).alias(c) for c in numbers),
+        )
+        return pl.concat([inception, frame.filter(pl.col("date") <= window.end)])
+    opening = frame.filter(pl.col("date") <= window.start)["date"].max() or first_day
+    return frame.filter(pl.col("date").is_between(opening, window.end))
 
 
 def _wide(
@@ -172,14 +188,15 @@ def _results(
         )
     days = (dates[-1] - dates[0]).days
     flows = raw_flows - sign * income
-    xirr = np.atleast_1d(metrics.portfolio_xirr(dates, values, flows))
+    rate = np.atleast_1d(metrics.portfolio_xirr(dates, values, flows))
+    xirr = rate if days >= 365 else np.full_like(rate, np.nan)
     later_flows = flows[1:].sum(axis=0)
     twr = np.prod(1.0 + _daily(values, raw_flows, income, sign)[1:], axis=0) - 1.0
     return pl.DataFrame(
         {
             "key": keys,
             "twr": twr,
-            "mwr": _deannualise(xirr, days),
+            "mwr": _deannualise(rate, days),
             "xirr": xirr,
             "modified_dietz": np.atleast_1d(metrics.modified_dietz(values, flows, dates)),
             "simple": np.atleast_1d(metrics.simple_return(values, flows)),
@@ -305,7 +322,8 @@ def benchmark_series(bars: pl.DataFrame, window: Window, *, basis: Basis = "tota
     Same layout as :func:`return_series`; the opening close is the last on or before
     ``window.start``."""
     column = "adj_close" if basis == "total" else "close"
-    rows = slice_series(bars.select("date", pl.col(column).alias("price")), window).drop_nulls()
+    prices = bars.select("date", pl.col(column).alias("price")).drop_nulls()
+    rows = slice_series(prices, window, inception=False)
     if rows.height < 2:
         return pl.DataFrame(
             schema={"date": pl.Date(), "return": pl.Float64(), "cumulative": pl.Float64()}

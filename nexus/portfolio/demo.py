@@ -3,8 +3,9 @@
 Three years of history in two accounts, "Main" and "Retirement": deposits in USD, EUR and
 GBP, a cash transfer to Retirement, buys of seven stocks across the three currencies at
 the recorded closes, interest, an account fee, a dividend with withholding tax, a
-reinvested dividend (DRIP), one partial sale, shares moved to Retirement, and a 2-for-1
-split after which the rest of that position is sold.
+reinvested dividend (DRIP), one partial sale, shares moved to Retirement, a 2-for-1
+split after which the rest of that position is sold, a quarterly savings plan (deposit and
+buy) and one withdrawal - so time- and money-weighted returns differ.
 
 The demo prices (a seeded random walk) have no splits, so the split position is sold on
 the split day at half the recorded close: the value is continuous across the split and
@@ -31,6 +32,7 @@ DEMO_ACCOUNTS = (DEFAULT_ACCOUNT, RETIREMENT)
 PLAN = (("USD", 3, 60_000.0), ("EUR", 2, 25_000.0), ("GBP", 2, 15_000.0))
 INVESTED_SHARE = 0.9
 CASH_TO_RETIREMENT = 5_000.0  # USD, moved before the buys (the buys keep a cash cushion)
+SAVINGS = 2_500.0  # USD deposited (and mostly invested) every quarter
 _DEMO_NS = uuid.UUID("6b1f4c53-8a0e-4f57-9a55-3f1f3b5b8e01")
 
 
@@ -206,4 +208,43 @@ def build_demo_ledger(
                 note="Demo: sold after the split (at the post-split price)",
             )
         )
+    drafts += _savings_plan(instruments, closes, start, today)
     return sorted(drafts, key=lambda d: d.trade_date)
+
+
+def _savings_plan(
+    instruments: Mapping[str, InstrumentInfo], closes: pl.DataFrame, start: date, today: date
+) -> list[TransactionDraft]:
+    """Quarterly USD deposits, each invested the same day in the demo's second US stock,
+    and one withdrawal: the flows that make time- and money-weighted returns differ."""
+    usd = [s for s in demo_symbols(instruments) if instruments[s].currency == "USD"]
+    if len(usd) < 2:
+        return []
+    symbol = usd[1]
+    drafts: list[TransactionDraft] = []
+    for quarter in range(1, 12):
+        day = start + timedelta(days=91 * quarter)
+        if day >= today:
+            break
+        traded, price = _close_on_or_before(closes, symbol, day)
+        drafts.append(
+            TransactionDraft("deposit", traded, "USD", amount=SAVINGS, note="Demo: savings plan")
+        )
+        quantity = math.floor(SAVINGS * INVESTED_SHARE / price)
+        if quantity > 0:
+            drafts.append(
+                TransactionDraft(
+                    "buy", traded, "USD", symbol, quantity, round(price, 4), fee=1.0,
+                    note="Demo: savings plan purchase",
+                )
+            )  # fmt: skip
+    drafts.append(
+        TransactionDraft(
+            "withdrawal",
+            start + timedelta(days=820),
+            "USD",
+            amount=4_000.0,
+            note="Demo: cash withdrawn",
+        )
+    )
+    return drafts

@@ -13,11 +13,12 @@ def md_escape(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text or "")
 
 
-def money(value: float | None, currency: str, *, signed: bool = False) -> str:
-    """``$12,345.67``; ``None`` shows as an em dash. JPY has no decimals."""
+def money(value: float | None, currency: str, *, signed: bool = False, whole: bool = False) -> str:
+    """``$12,345.67``; ``None`` shows as an em dash. JPY has no decimals; ``whole`` drops
+    them for every currency (headline tiles, where the cents do not fit)."""
     if value is None:
         return "—"
-    decimals = 0 if currency == "JPY" else 2
+    decimals = 0 if currency == "JPY" or whole else 2
     sign = "+" if signed and value > 0 else ("−" if value < 0 else "")
     return f"{sign}{SYMBOLS.get(currency, currency + ' ')}{abs(value):,.{decimals}f}"
 

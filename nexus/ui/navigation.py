@@ -13,7 +13,17 @@ from nexus.ui.format import md_escape
 PAGES = (
     # (file, title, icon, url_path, min_role)
     ("pages/dashboard.py", "Dashboard", ":material/dashboard:", "dashboard", "viewer"),
+    ("pages/performance.py", "Performance", ":material/trending_up:", "performance", "viewer"),
+    ("pages/risk.py", "Risk", ":material/query_stats:", "risk", "viewer"),
+    ("pages/holdings.py", "Holdings", ":material/pie_chart:", "holdings", "viewer"),
     ("pages/transactions.py", "Transactions", ":material/receipt_long:", "transactions", "viewer"),
+    (
+        "pages/import_export.py",
+        "Import & export",
+        ":material/swap_vert:",
+        "import-export",
+        "viewer",
+    ),
     ("pages/markets.py", "Markets", ":material/candlestick_chart:", "markets", "viewer"),
     ("pages/news.py", "News", ":material/newspaper:", "news", "viewer"),
     ("pages/economy.py", "Economy", ":material/account_balance:", "economy", "viewer"),

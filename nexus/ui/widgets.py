@@ -130,3 +130,31 @@ def onboarding(actor: Actor, info: SnapshotInfo | None) -> None:
                     st.error(f"Could not build the demo portfolio: {exc}")
                     return
             st.rerun()
+
+
+def portfolio_view(
+    actor: Actor, *, empty: str
+) -> tuple[SnapshotInfo, PortfolioRecord, data.PortfolioInputs]:
+    """The start of every portfolio page: the picker, then the snapshot and the ledger.
+
+    Stops the page with the right guidance when the user has no portfolio yet (onboarding),
+    no market data is published, or the portfolio has no transactions (``empty`` says what
+    the page will show once it has some).
+    """
+    info = data.snapshot()
+    portfolio = portfolio_picker(actor)
+    if portfolio is None:
+        onboarding(actor, info)
+        st.stop()
+    if info is None:
+        no_market_data()
+        st.stop()
+    inputs = data.portfolio_inputs(actor, portfolio.id, info)
+    if inputs.transactions.is_empty():
+        st.info(
+            f"**{md_escape(portfolio.name)}** has no transactions yet: {empty} Record a "
+            "deposit and your first buys on the **Transactions** page, or bring your history "
+            "in with **Import & export**."
+        )
+        st.stop()
+    return info, portfolio, inputs

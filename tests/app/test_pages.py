@@ -14,19 +14,10 @@ from nexus.market.snapshot import SnapshotReader
 from nexus.portfolio.model import InstrumentInfo, TransactionDraft
 from nexus.portfolio.repository import PortfolioRepository
 from nexus.ui.format import money
+from nexus.ui.navigation import PAGES as NAV_PAGES
 from tests.fixtures.app import PASSWORD, page
 
-PAGES = [
-    "Home.py",
-    "pages/dashboard.py",
-    "pages/transactions.py",
-    "pages/markets.py",
-    "pages/news.py",
-    "pages/economy.py",
-    "pages/settings.py",
-    "pages/admin.py",
-    "pages/data_health.py",
-]
+PAGES = ["Home.py", *(entry[0] for entry in NAV_PAGES)]
 SIGN_IN_BUTTONS = ["Sign in", "Create account", "Send reset link"]
 
 
@@ -98,7 +89,9 @@ def test_signed_in_menu_names_the_user_and_offers_sign_out(app_settings, signed_
     at.run()
     assert "ann@example.com" in at.sidebar.caption[0].value.replace("\\", "")
     assert at.sidebar.button(key="sign_out").label == "Sign out"
-    assert len(at.sidebar.get("page_link")) == 8  # the first account is admin: every page
+    assert len(at.sidebar.get("page_link")) == len(
+        NAV_PAGES
+    )  # the first account is admin: every page
 
 
 def test_dashboard_shows_library_numbers_for_the_demo_portfolio(app_settings, signed_in):
@@ -107,7 +100,8 @@ def test_dashboard_shows_library_numbers_for_the_demo_portfolio(app_settings, si
     at.button(key="load_demo").click().run()
     assert not at.exception
     labels = [m.label for m in at.metric]
-    assert labels == ["Total value", "Day change", "Unrealised P&L", "Cash"]
+    assert labels[:4] == ["Total value", "Day change", "Unrealised P&L", "Cash"]
+    assert labels[4:] == ["1D", "1W", "MTD", "YTD", "1Y", "MAX"]  # TWR strip (3Y: no history)
 
     # The same numbers straight from the library (what a notebook user would get).
     repo = PortfolioRepository(get_engine(app_settings))
@@ -119,8 +113,8 @@ def test_dashboard_shows_library_numbers_for_the_demo_portfolio(app_settings, si
     closes = prices.closes(reader, symbols)
     fx = prices.fx_to_base(reader, "USD", ["USD", "EUR", "GBP"])
     summary = valuation.summarise(txns, closes, fx, as_of=info.last_date, base_currency="USD")
-    assert at.metric[0].value == money(summary.total_value, "USD")
-    assert at.metric[2].value == money(summary.unrealised_pnl, "USD", signed=True)
+    assert at.metric[0].value == money(summary.total_value, "USD", whole=True)
+    assert at.metric[2].value == money(summary.unrealised_pnl, "USD", signed=True, whole=True)
     assert summary.total_value > 0 and len(symbols) == 7
     captions = " ".join(c.value for c in at.caption)
     assert "Demo data" in captions and f"as of {info.last_date:%Y-%m-%d}" in captions

@@ -106,7 +106,9 @@ def test_register_sign_in_create_portfolio_two_buys_dashboard_total(fresh_server
     settle(page)
     total, as_of = _expected_total(fresh_server, {usd: 10.0, eur: 4.0})
     metric = page.locator("[data-testid='stMetric']").filter(has_text="Total value")
-    expect(metric.locator("[data-testid='stMetricValue']")).to_have_text(money(total, "USD"))
+    expect(metric.locator("[data-testid='stMetricValue']")).to_have_text(
+        money(total, "USD", whole=True)
+    )
     expect(page.get_by_text(re.compile(rf"Demo data .* as of {as_of}")).first).to_be_visible()
     expect(page.locator("[data-testid='stPlotlyChart']")).to_have_count(2)
 

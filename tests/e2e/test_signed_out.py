@@ -9,22 +9,12 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from nexus.ui.navigation import PAGES as NAV_PAGES
 from tests.fixtures.browser import settle
 
 pytestmark = pytest.mark.e2e
 
-PAGE_PATHS = [
-    "/",
-    "/dashboard",
-    "/transactions",
-    "/markets",
-    "/news",
-    "/economy",
-    "/settings",
-    "/admin",
-    "/data-health",
-    "/data_health",
-]
+PAGE_PATHS = ["/", *(f"/{entry[3]}" for entry in NAV_PAGES), "/data_health"]
 
 
 @pytest.mark.parametrize("path", PAGE_PATHS)
@@ -35,10 +25,7 @@ def test_every_page_url_opened_directly_shows_only_sign_in(fresh_server, context
     expect(page.get_by_role("heading", name="Portfolio Nexus")).to_be_visible()
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     # Nothing else: no page heading, no menu, no metrics, no tables, no sidebar nav.
-    for heading in (
-        "Dashboard", "Transactions", "Markets", "News", "Economy", "Settings", "Admin",
-        "Data health",
-    ):  # fmt: skip
+    for heading in (entry[1] for entry in NAV_PAGES):
         expect(page.get_by_role("heading", name=heading)).to_have_count(0)
     expect(page.locator("[data-testid='stMetric']")).to_have_count(0)
     expect(page.locator("[data-testid='stDataFrame']")).to_have_count(0)

@@ -15,6 +15,7 @@ from nexus.market import prices
 from nexus.market.snapshot import SnapshotReader
 from nexus.portfolio.model import InstrumentInfo, TransactionDraft
 from nexus.portfolio.repository import PortfolioRepository
+from nexus.ui.navigation import PAGES as NAV_PAGES
 from tests.fixtures.app import PASSWORD, page
 
 INJECTIONS = [
@@ -24,16 +25,7 @@ INJECTIONS = [
     "1); DELETE FROM portfolios; --",
     "Robert'); DROP TABLE transactions;--",
 ]
-PAGES = [
-    "pages/dashboard.py",
-    "pages/transactions.py",
-    "pages/markets.py",
-    "pages/news.py",
-    "pages/economy.py",
-    "pages/settings.py",
-    "pages/admin.py",
-    "pages/data_health.py",
-]
+PAGES = [entry[0] for entry in NAV_PAGES]
 
 
 def _tables(settings) -> set[str]:

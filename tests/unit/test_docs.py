@@ -26,3 +26,20 @@ def test_readme_shows_the_two_commands_and_the_screenshot_exists():
     assert "make run" in text and "make test" in text
     for image in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text):
         assert (ROOT / image).is_file(), image
+
+
+def test_the_readme_notebook_example_runs(published_market, monkeypatch):
+    """The notebook example works as printed, against the published demo data."""
+    from nexus.settings import get_settings
+
+    text = (ROOT / "README.md").read_text()
+    section = text.split("### From a notebook", 1)[1]
+    code = section.split("```python", 1)[1].split("```", 1)[0]
+    monkeypatch.setenv("NEXUS_DATA_DIR", str(published_market.parent.parent))
+    get_settings.cache_clear()
+    scope: dict = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    result = scope["perf"].window_returns(scope["daily"], scope["window"])
+    assert result.end_value > 0
+    sharpe = scope["metrics"].sharpe_ratio(scope["returns"])
+    assert set(sharpe.columns) == {"GRNB", "AURW", "NXUS"} and sharpe.height == 1

@@ -44,7 +44,12 @@ CASE = daily([100, 110, 160, 144], [100, 0, 50, 0])
 
 
 def test_window_returns_by_every_method_worked_by_hand():
-    got = window_returns(CASE, window())
+    # history from the Friday before; the window opens at Monday's close (100), so only
+    # Wednesday's 50 is a flow of the window
+    friday = DAYS[0] - timedelta(days=3)
+    got = window_returns(
+        daily([90, 100, 110, 160, 144], [90, 0, 0, 50, 0], days=[friday, *DAYS]), window()
+    )
     assert got.twr == pytest.approx(1.1 * 1.0 * 0.9 - 1)  # -1 %
     # gain = 144 - 100 - 50 = -6; the Wednesday flow is invested 2 of the 3 days
     assert got.gain == pytest.approx(-6)
@@ -53,11 +58,24 @@ def test_window_returns_by_every_method_worked_by_hand():
     assert (got.start, got.end, got.days) == (DAYS[0], DAYS[-1], 3)
     assert (got.start_value, got.end_value, got.net_flows) == (100, 144, 50)
     # XIRR: the schedule -100 (Mon), -50 (Wed), +144 (Thu) has zero NPV at the rate
-    npv = -100 - 50 / (1 + got.xirr) ** (2 / 365) + 144 / (1 + got.xirr) ** (3 / 365)
+    rate = (1 + got.mwr) ** (365 / 3) - 1
+    npv = -100 - 50 / (1 + rate) ** (2 / 365) + 144 / (1 + rate) ** (3 / 365)
     assert npv == pytest.approx(0, abs=1e-6)
-    assert got.mwr == pytest.approx((1 + got.xirr) ** (3 / 365) - 1)
+    assert math.isnan(got.xirr)  # not annualised for a window under a year
     # money-weighted is hurt more than TWR: the extra 50 arrived just before the loss
     assert got.mwr < got.twr
+
+
+def test_a_window_from_the_first_day_is_measured_since_inception():
+    got = window_returns(CASE, window())
+    # opens at 0 on Sunday; Monday's 100 and Wednesday's 50 are both flows of the window
+    assert (got.start, got.start_value, got.net_flows, got.days) == (
+        DAYS[0] - timedelta(days=1), 0, 150, 4,
+    )  # fmt: skip
+    assert got.twr == pytest.approx(1.0 * 1.1 * 1.0 * 0.9 - 1)  # Monday: flat on its inflow
+    # span 4 days: Monday's flow weighs (4-1+1)/4 = 1, Wednesday's (4-3+1)/4 = 0.5
+    assert got.modified_dietz == pytest.approx(-6 / (100 * 1 + 50 * 0.5))
+    assert got.simple == pytest.approx(-6 / 150)
 
 
 def test_price_basis_takes_income_out():
@@ -70,9 +88,7 @@ def test_price_basis_takes_income_out():
     assert price.income == total.income == 4
 
 
-def test_a_window_starting_on_a_weekend_opens_at_the_last_valuation_before():
-    got = window_returns(CASE, window(start=DAYS[0] - timedelta(days=2)))
-    assert got.start == DAYS[0]  # no row on/before Saturday → the first row opens
+def test_a_window_starting_between_valuations_opens_at_the_last_one_before():
     inner = window_returns(CASE, window(start=DAYS[1]))
     assert inner.start == DAYS[1]
     assert inner.twr == pytest.approx(1.0 * 0.9 - 1)
@@ -148,7 +164,8 @@ def test_returns_table_rows_agree_with_their_windows():
 
 def test_return_series_and_benchmark_alignment():
     series = return_series(CASE, window())
-    assert series["return"].to_list() == pytest.approx([0.1, 0.0, -0.1])
+    assert series["return"].to_list() == pytest.approx([0.0, 0.1, 0.0, -0.1])  # inception
+    series = series.slice(1)
     assert series["cumulative"][-1] == pytest.approx(-0.01)
     # benchmark: no price on Wednesday (holiday); Thursday's move covers two days
     bars = pl.DataFrame(
