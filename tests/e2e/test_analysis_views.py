@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.fixtures.browser import settle, wait_for_session_cookie
+from tests.fixtures.browser import register, settle, wait_for_session_cookie
 
 pytestmark = pytest.mark.e2e
 
@@ -28,13 +28,7 @@ def _shot(page, name: str) -> None:
 def _register_and_load_demo(page, url: str) -> None:
     page.goto(url)
     settle(page)
-    page.get_by_role("tab", name="Create account").click()
-    form = page.locator("[data-testid='stForm']").filter(has_text="Repeat password")
-    form.get_by_label("E-mail").fill(EMAIL)
-    form.get_by_label("Password", exact=True).fill(PASSWORD)
-    form.get_by_label("Repeat password").fill(PASSWORD)
-    form.get_by_role("button", name="Create account").click()  # and signed in
-    settle(page)
+    register(page, EMAIL, PASSWORD)  # and signed in
     page.get_by_role("button", name="Load demo portfolio").click()
     settle(page, timeout=60_000)
     expect(page.locator("[data-testid='stMetric']").first).to_be_visible()

@@ -10,22 +10,12 @@ from playwright.sync_api import expect
 from nexus.market import prices
 from nexus.market.snapshot import SnapshotReader
 from nexus.ui.format import money
-from tests.fixtures.browser import settle, wait_for_session_cookie
+from tests.fixtures.browser import register, settle, wait_for_session_cookie
 
 pytestmark = pytest.mark.e2e
 
 EMAIL = "e2e.analyst@example.com"
 PASSWORD = "a long and unusual phrase"
-
-
-def _register(page) -> None:
-    page.get_by_role("tab", name="Create account").click()
-    form = page.locator("[data-testid='stForm']").filter(has_text="Repeat password")
-    form.get_by_label("E-mail").fill(EMAIL)
-    form.get_by_label("Password", exact=True).fill(PASSWORD)
-    form.get_by_label("Repeat password").fill(PASSWORD)
-    form.get_by_role("button", name="Create account").click()
-    settle(page)
 
 
 def _sign_in(page) -> None:
@@ -75,7 +65,7 @@ def test_register_sign_in_create_portfolio_two_buys_dashboard_total(fresh_server
     page = context.new_page()
     page.goto(fresh_server.url + "/")
     settle(page)
-    _register(page)
+    register(page, EMAIL, PASSWORD)
     expect(page.get_by_role("heading", name="Welcome to Portfolio Nexus")).to_be_visible()
 
     # Sign out, then sign in again with the same credentials.

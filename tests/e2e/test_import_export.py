@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from nexus.market import prices
 from nexus.market.snapshot import SnapshotReader
-from tests.fixtures.browser import settle
+from tests.fixtures.browser import register, settle
 
 pytestmark = pytest.mark.e2e
 
@@ -19,13 +19,7 @@ PASSWORD = "a long and unusual phrase"
 
 
 def _register_and_create_portfolio(page) -> None:
-    page.get_by_role("tab", name="Create account").click()
-    form = page.locator("[data-testid='stForm']").filter(has_text="Repeat password")
-    form.get_by_label("E-mail").fill(EMAIL)
-    form.get_by_label("Password", exact=True).fill(PASSWORD)
-    form.get_by_label("Repeat password").fill(PASSWORD)
-    form.get_by_role("button", name="Create account").click()
-    settle(page)
+    register(page, EMAIL, PASSWORD)
     welcome = page.get_by_role("heading", name="Welcome to Portfolio Nexus")
     expect(welcome).to_be_visible()
     form = page.locator("[data-testid='stForm']").filter(has_text="New portfolio")
