@@ -1,12 +1,11 @@
 """Dashboard: value, day change, P&L, time-weighted returns by range, value over time,
 allocation and holdings. Results come from the per-ledger cache (nexus.ui.analysis)."""
 
-import polars as pl
 import streamlit as st
 
 from nexus.charts.allocation import allocation_donut
 from nexus.charts.value import value_over_time
-from nexus.ui import analysis, data, widgets
+from nexus.ui import analysis, widgets
 from nexus.ui.format import money, percent
 from nexus.ui.guard import guard
 
@@ -79,40 +78,12 @@ with alloc_col:
     st.plotly_chart(donut, width="stretch")
 
 st.subheader("Holdings")
-names = {s: i.name for s, i in data.instruments(info.seq).items()}
-st.dataframe(
-    held.select(
-        "symbol",
-        pl.col("symbol").replace_strict(names, default="").alias("name"),
-        "quantity",
-        "currency",
-        "price",
-        "avg_cost",
-        "market_value",
-        "unrealised_pnl",
-        "unrealised_pct",
-        "weight",
-        "day_change",
-    ),
-    hide_index=True,
-    width="stretch",
-    placeholder="—",
-    column_config={
-        "symbol": st.column_config.TextColumn("Symbol"),
-        "name": st.column_config.TextColumn("Name"),
-        "quantity": st.column_config.NumberColumn("Quantity", format="%.4g"),
-        "currency": st.column_config.TextColumn("Ccy"),
-        "price": st.column_config.NumberColumn("Price", format="%.2f", help="Local currency"),
-        "avg_cost": st.column_config.NumberColumn(
-            "Avg cost", format="%.2f", help=f"Open lots ({method.upper()}), local currency"
-        ),
-        "market_value": st.column_config.NumberColumn(f"Value ({ccy})", format="%,.2f"),
-        "unrealised_pnl": st.column_config.NumberColumn(f"P&L ({ccy})", format="%+,.2f"),
-        "unrealised_pct": st.column_config.NumberColumn("P&L %", format="percent"),
-        "weight": st.column_config.NumberColumn("Weight", format="percent"),
-        "day_change": st.column_config.NumberColumn(f"Day ({ccy})", format="%+,.2f"),
-    },
-)
+widgets.holdings_table(
+    held,
+    ["symbol", "name", "quantity", "currency", "price", "avg_cost", "market_value",
+     "unrealised_pnl", "unrealised_pct", "weight", "day_change"],
+    currency=ccy, lot_method=method.upper(), seq=info.seq,
+)  # fmt: skip
 if summary.cash_by_currency:
     st.caption(
         "Cash: " + " · ".join(money(v, c) for c, v in sorted(summary.cash_by_currency.items()))

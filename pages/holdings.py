@@ -9,7 +9,6 @@ from nexus.analytics.rebalance import drift, rebalance_buckets, rebalance_trades
 from nexus.auth.errors import AuthError
 from nexus.charts.allocation import allocation_donut
 from nexus.charts.performance import allocation_drift_chart
-from nexus.market import prices
 from nexus.portfolio.model import LedgerError
 from nexus.ui import analysis, data, widgets
 from nexus.ui.downloads import series_downloads
@@ -55,34 +54,12 @@ positions_tab, lots_tab, realised_tab = st.tabs(["Positions", "Lots", "Realised 
 with positions_tab:
     per_account = st.toggle("Split by account", key="per_account", bind="query-params")
     table = analysis.holdings(key, inputs, by_account=True) if per_account else held
-    names = {s: i.name for s, i in data.instruments(info.seq).items()}
-    st.dataframe(
-        table.with_columns(
-            pl.col("symbol").replace_strict(names, default="").alias("name")
-        ).select(
-            *(["account"] if per_account else []),
-            "symbol", "name", "quantity", "currency", "price", "avg_cost", "cost_basis",
-            "market_value", "unrealised_pnl", "unrealised_pct", "weight",
-        ),
-        hide_index=True,
-        width="stretch",
-        placeholder="—",
-        column_config={
-            "account": st.column_config.TextColumn("Account"),
-            "symbol": st.column_config.TextColumn("Symbol"),
-            "name": st.column_config.TextColumn("Name"),
-            "quantity": st.column_config.NumberColumn("Quantity", format="%.4g"),
-            "currency": st.column_config.TextColumn("Ccy"),
-            "price": st.column_config.NumberColumn("Price", format="%.2f", help="Local currency"),
-            "avg_cost": st.column_config.NumberColumn(
-                "Avg cost", format="%.2f", help=f"Per share, local currency, {method}"
-            ),
-            "cost_basis": st.column_config.NumberColumn(f"Cost ({ccy})", format="%,.2f"),
-            "market_value": st.column_config.NumberColumn(f"Value ({ccy})", format="%,.2f"),
-            "unrealised_pnl": st.column_config.NumberColumn(f"P&L ({ccy})", format="%+,.2f"),
-            "unrealised_pct": st.column_config.NumberColumn("P&L %", format="percent"),
-            "weight": st.column_config.NumberColumn("Weight", format="percent"),
-        },
+    widgets.holdings_table(
+        table,
+        [*(["account"] if per_account else []), "symbol", "name", "quantity", "currency",
+         "price", "avg_cost", "cost_basis", "market_value", "unrealised_pnl",
+         "unrealised_pct", "weight"],
+        currency=ccy, lot_method=method, seq=info.seq,
     )  # fmt: skip
     series_downloads(table, "holdings", key="holdings")
 with lots_tab:
@@ -150,7 +127,7 @@ dimension = (
     )
     or "asset_class"
 )
-instruments = prices.symbols(data.market_reader())
+instruments = data.symbols(info.seq)
 latest_fx = (
     inputs.fx.filter(pl.col("date") <= info.last_date)
     .sort("date")

@@ -109,7 +109,7 @@ st.plotly_chart(cumulative_chart(lines, names=names, source=source), width="stre
 series_downloads(lines, f"performance-{window.label}", key="cumulative")
 
 st.subheader("Returns by range")
-table = perf.returns_table(daily, as_of=info.last_date, basis=basis)
+table = analysis.returns_by_range(key, daily, basis)
 st.dataframe(
     table.select("label", "twr", "mwr", "modified_dietz", "simple", "xirr", "gain"),
     hide_index=True,

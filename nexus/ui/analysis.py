@@ -111,7 +111,7 @@ def benchmark_bars(seq: int, symbol: str) -> pl.DataFrame:
 @st.cache_data(max_entries=16, show_spinner=False)
 def benchmark_symbols(seq: int) -> list[str]:
     """Symbols flagged as benchmarks first, then every other symbol, alphabetically."""
-    frame = prices.symbols(data.market_reader())
+    frame = data.symbols(seq)
     flagged = frame.filter(pl.col("is_benchmark"))["symbol"].sort().to_list()
     others = frame.filter(~pl.col("is_benchmark"))["symbol"].sort().to_list()
     return flagged + others
@@ -129,7 +129,7 @@ def figure(key: Key, name: str, note: str, _build: Callable[[], go.Figure]) -> g
 def default_benchmark(seq: int, base: str) -> str | None:
     """The benchmark a portfolio in ``base`` is compared with unless the URL says otherwise:
     a flagged benchmark in that currency (a world index first), else the first flagged."""
-    frame = prices.symbols(data.market_reader()).filter(pl.col("is_benchmark"))
+    frame = data.symbols(seq).filter(pl.col("is_benchmark"))
     if frame.is_empty():
         return None
     ranked = frame.with_columns(

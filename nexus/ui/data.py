@@ -47,9 +47,15 @@ def snapshot() -> prices.SnapshotInfo | None:
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
+def symbols(seq: int) -> pl.DataFrame:
+    """The snapshot's ``symbols`` table (``seq`` keys the cache to the snapshot)."""
+    return prices.symbols(market_reader())
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
 def instruments(seq: int) -> dict[str, InstrumentInfo]:
     """Symbols known to the market data (``seq`` keys the cache to the snapshot)."""
-    frame = prices.symbols(market_reader())
+    frame = symbols(seq)
     return {
         r["symbol"]: InstrumentInfo(r["symbol"], r["name"], r["currency"], r["asset_class"])
         for r in frame.iter_rows(named=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import polars as pl
 import streamlit as st
 
 from nexus.auth.errors import AuthError
@@ -158,3 +159,38 @@ def portfolio_view(
         )
         st.stop()
     return info, portfolio, inputs
+
+
+def holdings_table(
+    table: pl.DataFrame, columns: list[str], *, currency: str, lot_method: str, seq: int
+) -> None:
+    """Positions (:func:`nexus.analytics.valuation.holdings` rows) as a table: ``columns``
+    in order, ``name`` looked up from the snapshot; money in ``currency`` unless local."""
+    names = {s: i.name for s, i in data.instruments(seq).items()}
+    number = st.column_config.NumberColumn
+    config = {
+        "account": st.column_config.TextColumn("Account"),
+        "symbol": st.column_config.TextColumn("Symbol"),
+        "name": st.column_config.TextColumn("Name"),
+        "quantity": number("Quantity", format="%.4g"),
+        "currency": st.column_config.TextColumn("Ccy"),
+        "price": number("Price", format="%.2f", help="Local currency"),
+        "avg_cost": number(
+            "Avg cost", format="%.2f", help=f"Per share, local currency, {lot_method}"
+        ),
+        "cost_basis": number(f"Cost ({currency})", format="%,.2f"),
+        "market_value": number(f"Value ({currency})", format="%,.2f"),
+        "unrealised_pnl": number(f"P&L ({currency})", format="%+,.2f"),
+        "unrealised_pct": number("P&L %", format="percent"),
+        "weight": number("Weight", format="percent"),
+        "day_change": number(f"Day ({currency})", format="%+,.2f"),
+    }
+    st.dataframe(
+        table.with_columns(pl.col("symbol").replace_strict(names, default="").alias("name")).select(
+            columns
+        ),
+        hide_index=True,
+        width="stretch",
+        placeholder="—",
+        column_config={c: config[c] for c in columns},
+    )
