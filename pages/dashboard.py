@@ -6,7 +6,7 @@ import streamlit as st
 from nexus.charts.allocation import allocation_donut
 from nexus.charts.value import value_over_time
 from nexus.ui import analysis, widgets
-from nexus.ui.format import money, percent
+from nexus.ui.format import delta, money, percent
 from nexus.ui.guard import guard
 
 actor = guard()  # first statement of every page: signed-out visitors see only sign-in
@@ -30,14 +30,14 @@ cols[0].metric("Total value", money(summary.total_value, ccy, whole=True), borde
 cols[1].metric(
     "Day change",
     money(summary.day_change, ccy, signed=True, whole=True),
-    delta=percent(summary.day_change_pct),
+    delta=delta(summary.day_change_pct),
     border=True,
 )
 pnl_pct = summary.unrealised_pnl / summary.cost_basis if summary.cost_basis else None
 cols[2].metric(
     "Unrealised P&L",
     money(summary.unrealised_pnl, ccy, signed=True, whole=True),
-    delta=percent(pnl_pct) if pnl_pct is not None else None,
+    delta=delta(pnl_pct),
     border=True,
 )
 cols[3].metric("Cash", money(summary.cash_value, ccy, whole=True), border=True)
@@ -55,7 +55,7 @@ if not returns.is_empty():
     for col, row in zip(st.columns(len(returns)), returns.iter_rows(named=True), strict=True):
         col.metric(
             row["range"],
-            percent(row["twr"]),
+            percent(row["twr"], decimals=1),
             help=f"{row['label']} · {row['start']} → {row['end']}",
         )
     st.caption(

@@ -10,7 +10,7 @@ from nexus.market.snapshot import SnapshotMissing
 from nexus.portfolio.model import LedgerError
 from nexus.settings import get_settings
 from nexus.ui import data, widgets
-from nexus.ui.format import money, percent
+from nexus.ui.format import delta, money
 from nexus.ui.guard import guard
 
 actor = guard()  # first statement of every page: signed-out visitors see only sign-in
@@ -52,7 +52,7 @@ def price_tiles(watched: list[str]) -> None:
             st.metric(
                 symbol,
                 money(q["price"], q["currency"]),
-                delta=percent(q["change_pct"]) if q["change_pct"] is not None else None,
+                delta=delta(q["change_pct"]),
                 help=instruments[symbol].name if symbol in instruments else None,
                 border=True,
             )

@@ -23,9 +23,15 @@ def money(value: float | None, currency: str, *, signed: bool = False, whole: bo
     return f"{sign}{SYMBOLS.get(currency, currency + ' ')}{abs(value):,.{decimals}f}"
 
 
-def percent(fraction: float | None, *, signed: bool = True) -> str:
-    """A fraction (0.0123) as ``+1.23%``."""
+def percent(fraction: float | None, *, signed: bool = True, decimals: int = 2) -> str:
+    """A fraction (0.0123) as ``+1.23%`` (typographic minus for losses)."""
     if fraction is None:
         return "—"
     sign = "+" if signed and fraction > 0 else ("−" if fraction < 0 else "")
-    return f"{sign}{abs(fraction) * 100:.2f}%"
+    return f"{sign}{abs(fraction) * 100:.{decimals}f}%"
+
+
+def delta(fraction: float | None) -> str | None:
+    """A change for ``st.metric(delta=...)``: ``-1.22%`` with an ASCII minus, which is how
+    Streamlit tells a fall (red, arrow down) from a rise; ``None`` shows no delta."""
+    return None if fraction is None else f"{fraction * 100:+.2f}%"
