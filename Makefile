@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-requirements
 PORT   ?= 8501
 
-.PHONY: run test setup data lint format clean
+.PHONY: run test bench setup data lint format clean
 
 $(STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is required")'
@@ -26,9 +26,13 @@ data:
 run: setup
 	PORT=$(PORT) scripts/run.sh
 
-## test: the whole suite (unit, app, ingest, security, e2e in headless Chromium)
+## test: the whole suite (unit, app, ingest, security, e2e in headless Chromium); no benchmarks
 test: setup
 	$(BIN)/python -m pytest
+
+## bench: speed ratios, candidate and baseline interleaved (A B A B, best of N); see README
+bench: setup
+	$(BIN)/python -m pytest tests/bench -m bench -q
 
 lint:
 	$(BIN)/ruff check .
@@ -39,4 +43,4 @@ format:
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .benchmarks

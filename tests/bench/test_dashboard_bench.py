@@ -8,15 +8,13 @@ what every widget interaction or live refresh costs. Best of several interleaved
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
 import streamlit as st
 
 from nexus.ui import analysis
-
-pytest.importorskip("pytest_benchmark")
+from tests.bench.interleave import interleaved
 
 pytestmark = pytest.mark.bench
 
@@ -24,37 +22,27 @@ MAX_WARM_RATIO = 0.2
 ROUNDS = 5
 
 
-def test_warm_dashboard_rerun_vs_cold(benchmark: Any, app_settings, signed_in) -> None:
+def test_warm_dashboard_rerun_vs_cold(figures: dict[str, Any], app_settings, signed_in) -> None:
     at, _ = signed_in("pages/dashboard.py")
     at.run()
     at.button(key="load_demo").click().run()
     assert not at.exception and at.metric, "the demo dashboard did not render"
     total = at.metric[0].value
 
-    cold: list[float] = []
-    warm: list[float] = []
-
-    def timed(times: list[float]) -> None:
-        t0 = time.perf_counter()
+    def rerun() -> None:
         at.run()
-        times.append(time.perf_counter() - t0)
         assert not at.exception and at.metric[0].value == total
 
-    def cold_run() -> None:
+    def clear_caches() -> None:
         st.cache_data.clear()  # analytics and market queries
         analysis.figure.clear()  # built charts (shared resources such as the database
-        timed(cold)  # engine and the snapshot reader stay: they outlive any snapshot)
+        # engine and the snapshot reader stay: they outlive any snapshot)
 
-    for _ in range(ROUNDS):  # interleaved: machine load hits both sides alike
-        cold_run()
-        timed(warm)
-    benchmark.pedantic(lambda: timed(warm), rounds=3, iterations=1)
-    ratio = min(warm) / min(cold)
-    numbers = {
-        "cold_seconds": round(min(cold), 4),
-        "warm_seconds": round(min(warm), 4),
-        "ratio": round(ratio, 3),
-    }
-    benchmark.extra_info.update(numbers)
-    print(f"\ndashboard: {numbers}")
-    assert ratio <= MAX_WARM_RATIO, numbers
+    timing = interleaved(rerun, rerun, pairs=ROUNDS, setup_baseline=clear_caches)
+    figures.update(
+        cold_seconds=round(timing.best_baseline, 4),
+        warm_seconds=round(timing.best_candidate, 4),
+        ratio=round(timing.ratio, 3),
+        limit=MAX_WARM_RATIO,
+    )
+    assert timing.ratio <= MAX_WARM_RATIO, figures

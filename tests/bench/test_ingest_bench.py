@@ -9,8 +9,8 @@
 (b) Republishing ``live.duckdb`` takes at most 1/10 of republishing ``history.duckdb``
     holding that history.
 
-Each side is timed several times and the best time is used (``benchmark.extra_info``
-carries the numbers; ``pytest --benchmark-only -m bench`` runs just these).
+Candidate and baseline run interleaved (A B A B), best of each (``tests/bench/interleave.py``);
+the ``figures`` fixture carries the numbers (``make bench`` runs every benchmark).
 """
 
 from __future__ import annotations
@@ -28,14 +28,13 @@ import numpy as np
 import polars as pl
 import pytest
 
-pytest.importorskip("pytest_benchmark")
-
 from ingest.chain import ProviderChain
 from ingest.jobs import run_prices
 from ingest.providers import QUOTES_SCHEMA
 from ingest.providers.tiingo import TiingoProvider, decode
 from ingest.store import HISTORY_DDL, LiveStore, MarketStore
 from nexus.settings import Settings, load_settings
+from tests.bench.interleave import interleaved
 
 SYMBOLS = 500
 YEARS = 20
@@ -125,15 +124,15 @@ class Parsed:
 
 
 def test_backfill_500_symbols_20_years_vs_plain_arrow_insert(
-    benchmark: Any,
+    figures: dict[str, Any],
     payloads: list[bytes],
     shared: dict[str, Any],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    """Times, best of several: (1) decoding and parsing every body (``TiingoProvider.bars``);
-    (2) the store path: those parsed frames through the chain, ``run_prices`` and the
-    publish; (3) the whole path: decoding inside ``run_prices``; (4) one Arrow insert of the
-    rows. Asserts (3)/(4) ≤ 3 and (2)/(4) ≤ 3."""
+    """Times, best of interleaved rounds: (1) decoding and parsing every body
+    (``TiingoProvider.bars``); (2) the store path: those parsed frames through the chain,
+    ``run_prices`` and the publish; (3) the whole path: decoding inside ``run_prices``; (4)
+    one Arrow insert of the rows. Asserts (3)/(4) ≤ 3 and (2)/(4) ≤ 3."""
     symbols = [f"S{i:04d}" for i in range(SYMBOLS)]
     settings0 = _settings(tmp_path_factory.mktemp("parse"))
     tiingo = FakeTiingo(settings0, payloads)
@@ -151,66 +150,59 @@ def test_backfill_500_symbols_20_years_vs_plain_arrow_insert(
     target = tmp_path_factory.mktemp("arrow") / "plain.duckdb"
 
     def plain_insert() -> None:
-        target.unlink(missing_ok=True)
-        t0 = time.perf_counter()
         con = duckdb.connect(str(target))
         con.execute(f"CREATE TABLE bars ({HISTORY_DDL['bars']})")
         con.register("arrow_bars", arrow_bars)
         con.execute("INSERT INTO bars SELECT * FROM arrow_bars")
         con.close()
-        arrow_times.append(time.perf_counter() - t0)
 
-    def backfill(provider_of: Callable[[Settings], Any], times: list[float]) -> Path:
-        data_dir = tmp_path_factory.mktemp("backfill")
-        settings = _settings(data_dir)
+    dirs: list[Path] = []
+
+    def fresh_dir() -> None:
+        dirs.append(tmp_path_factory.mktemp("backfill"))
+        target.unlink(missing_ok=True)
+
+    def backfill(provider_of: Callable[[Settings], Any]) -> None:
+        settings = _settings(dirs[-1])
         provider = provider_of(settings)
-        t0 = time.perf_counter()
         result = run_prices(
             settings, symbols=symbols, start=START, end=END, progress=False,
             chain=ProviderChain("prices", [provider]), fx_chain=ProviderChain("fx", [provider]),
         )  # fmt: skip
-        times.append(time.perf_counter() - t0)
         assert result.status == "ok" and not result.failures, result.error
         assert result.bars == rows
-        return data_dir
 
-    arrow_times: list[float] = []
-    store_times: list[float] = []
-    full_times: list[float] = []
-    # interleaved, so load from elsewhere on the machine hits both sides alike
-    plain_insert()
-    benchmark.pedantic(
-        lambda: backfill(lambda _s: Parsed(frames), store_times), rounds=2, iterations=1,
-        setup=plain_insert,
+    store = interleaved(
+        lambda: backfill(lambda _s: Parsed(frames)), plain_insert, pairs=2,
+        setup_candidate=fresh_dir, setup_baseline=fresh_dir,
     )  # fmt: skip
-    shared["data_dir"] = backfill(lambda s: FakeTiingo(s, payloads), full_times)
-    plain_insert()
-    arrow, store, full = min(arrow_times), min(store_times), min(full_times)
-    numbers = {
-        "rows": rows,
-        "arrow_insert_seconds": round(arrow, 3),
-        "tiingo_parse_seconds": round(parse_seconds, 3),
-        "store_path_seconds": round(store, 3),
-        "full_path_seconds": round(full, 3),
-        "store_ratio": round(store / arrow, 2),
-        "full_ratio": round(full / arrow, 2),
-        "parse_ratio": round(parse_seconds / arrow, 2),
-    }
-    benchmark.extra_info.update(numbers)
-    print(f"\nbackfill: {numbers}")
-    assert store / arrow <= MAX_BACKFILL_RATIO, numbers
-    assert full / arrow <= MAX_BACKFILL_RATIO, numbers
+    full = interleaved(
+        lambda: backfill(lambda s: FakeTiingo(s, payloads)), plain_insert, pairs=2,
+        setup_candidate=fresh_dir, setup_baseline=lambda: target.unlink(missing_ok=True),
+    )  # fmt: skip
+    shared["data_dir"] = dirs[-1]  # the last full backfill
+    arrow = min(store.best_baseline, full.best_baseline)
+    figures.update(
+        rows=rows,
+        arrow_insert_seconds=round(arrow, 3),
+        tiingo_parse_seconds=round(parse_seconds, 3),
+        store_path_seconds=round(store.best_candidate, 3),
+        full_path_seconds=round(full.best_candidate, 3),
+        store_ratio=round(store.ratio, 2),
+        full_ratio=round(full.ratio, 2),
+        parse_ratio=round(parse_seconds / arrow, 2),
+        limit=MAX_BACKFILL_RATIO,
+    )
+    assert store.ratio <= MAX_BACKFILL_RATIO, figures
+    assert full.ratio <= MAX_BACKFILL_RATIO, figures
 
 
 def test_live_republish_vs_history_republish(
-    benchmark: Any, shared: dict[str, Any], payloads: list[bytes]
+    figures: dict[str, Any], shared: dict[str, Any], payloads: list[bytes]
 ) -> None:
     if "data_dir" not in shared:
-        pytest.skip("needs the backfilled history of the backfill benchmark")
+        pytest.fail("needs the backfilled history of the backfill benchmark (run it first)")
     settings = _settings(shared["data_dir"])
-    with MarketStore.from_settings(settings) as store:
-        bars = store.count("bars")
-        history_seconds = _best(store.publish, rounds=3)
     rng = random.Random(1)
     quotes = pl.DataFrame(
         {
@@ -224,26 +216,16 @@ def test_live_republish_vs_history_republish(
         },
         schema=QUOTES_SCHEMA,
     )
-    with LiveStore.from_settings(settings) as live:
+    with MarketStore.from_settings(settings) as store, LiveStore.from_settings(settings) as live:
+        bars = store.count("bars")
         live.upsert_quotes(quotes)
-        times: list[float] = []
-
-        def republish() -> None:
-            t0 = time.perf_counter()
-            live.publish_live()
-            times.append(time.perf_counter() - t0)
-
-        benchmark.pedantic(republish, rounds=10, iterations=1, warmup_rounds=1)
-    live_seconds = min(times)
-    ratio = live_seconds / history_seconds
-    benchmark.extra_info.update(
-        history_bars=bars, history_publish_seconds=round(history_seconds, 4),
-        live_publish_seconds=round(live_seconds, 4), ratio=round(ratio, 3),
+        live.publish_live()  # warm-up
+        timing = interleaved(live.publish_live, store.publish, pairs=3, candidate_repeat=3)
+    figures.update(
+        history_bars=bars, history_publish_seconds=round(timing.best_baseline, 4),
+        live_publish_seconds=round(timing.best_candidate, 4), ratio=round(timing.ratio, 3),
+        limit=MAX_LIVE_RATIO,
         history_mb=round(settings.history_path.stat().st_size / 1e6, 1),
         live_mb=round(settings.live_path.stat().st_size / 1e6, 2),
     )  # fmt: skip
-    print(
-        f"\nrepublish: history ({bars:,} bars) {history_seconds * 1000:.0f} ms, "
-        f"live {live_seconds * 1000:.1f} ms, ratio {ratio:.3f}"
-    )
-    assert ratio <= MAX_LIVE_RATIO
+    assert timing.ratio <= MAX_LIVE_RATIO, figures

@@ -24,7 +24,7 @@ rounds of empyrical, interleaved so load from other processes hits both sides - 
 result matches empyrical's on every column (VaR on the NaN-bearing columns against
 empyrical on the column without its NaNs: ours skips NaNs, empyrical's ``value_at_risk``
 returns NaN), so the speed is not from computing something else.
-``benchmark.extra_info`` carries the numbers (totals, ratio, per-part best times).
+The ``figures`` fixture carries the numbers (totals, ratio, per-part best times).
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ import pytest
 from scipy import stats
 
 from nexus.analytics import metrics as m
+from tests.bench.interleave import interleaved
 
-pytest.importorskip("pytest_benchmark")
 ep = pytest.importorskip("empyrical")
 
 ASSETS = 500
@@ -181,54 +181,43 @@ def _check_same(df: pd.DataFrame, mine: dict[str, Any], ref: dict[str, Any]) -> 
 
 
 def test_full_metric_set_vs_empyrical(
-    benchmark: Any, panel: tuple[pd.DataFrame, pd.Series]
+    figures: dict[str, Any], panel: tuple[pd.DataFrame, pd.Series]
 ) -> None:
     """Ours ≥ 25× empyrical on the full metric set, best of interleaved rounds."""
     df, factor = panel
-    our_times: list[float] = []
-    their_times: list[float] = []
     our_parts: dict[str, float] = {}
     their_parts: dict[str, float] = {}
     results: dict[str, dict[str, Any]] = {}
-    rounds = iter(range(OUR_ROUNDS))
-    baseline_at = {0, OUR_ROUNDS // 2}  # empyrical runs before these rounds of ours
+
+    def keep_best(best: dict[str, float], parts: dict[str, float]) -> None:
+        for key, value in parts.items():
+            best[key] = min(best.get(key, np.inf), value)
 
     def run_theirs() -> None:
-        if next(rounds) not in baseline_at:
-            return
         parts: dict[str, float] = {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            t0 = time.perf_counter()
             results["theirs"] = theirs(df, factor, parts)
-            their_times.append(time.perf_counter() - t0)
-        for key, value in parts.items():
-            their_parts[key] = min(their_parts.get(key, np.inf), value)
+        keep_best(their_parts, parts)
 
     def run_ours() -> None:
         parts: dict[str, float] = {}
-        t0 = time.perf_counter()
         results["ours"] = ours(df, factor, parts)
-        our_times.append(time.perf_counter() - t0)
-        for key, value in parts.items():
-            our_parts[key] = min(our_parts.get(key, np.inf), value)
+        keep_best(our_parts, parts)
 
     ours(df, factor, {})  # warm-up (imports, first-touch allocations)
-    benchmark.pedantic(run_ours, rounds=OUR_ROUNDS, iterations=1, setup=run_theirs)
-    assert len(their_times) == THEIR_ROUNDS
+    timing = interleaved(
+        run_ours, run_theirs, pairs=THEIR_ROUNDS, candidate_repeat=OUR_ROUNDS // THEIR_ROUNDS
+    )
     _check_same(df, results["ours"], results["theirs"])
-
-    mine, reference = min(our_times), min(their_times)
-    ratio = reference / mine
-    numbers: dict[str, Any] = {
-        "panel": f"{ASSETS} assets x {ROWS} rows",
-        "ours_seconds": round(mine, 4),
-        "empyrical_seconds": round(reference, 3),
-        "ratio": round(ratio, 1),
-        "ours_parts_ms": {k: round(v * 1000, 1) for k, v in our_parts.items()},
-        "empyrical_parts_ms": {k: round(v * 1000, 1) for k, v in their_parts.items()},
-        "columns_timed_for_empyrical": ASSETS,  # no subsampling / scaling
-    }
-    benchmark.extra_info.update(numbers)
-    print(f"\nmetrics vs empyrical: {numbers}")
-    assert ratio >= MIN_RATIO, numbers
+    figures.update(
+        panel=f"{ASSETS} assets x {ROWS} rows",
+        ours_seconds=round(timing.best_candidate, 4),
+        empyrical_seconds=round(timing.best_baseline, 3),
+        speedup=round(timing.speedup, 1),
+        limit=MIN_RATIO,
+        ours_parts_ms={k: round(v * 1000, 1) for k, v in our_parts.items()},
+        empyrical_parts_ms={k: round(v * 1000, 1) for k, v in their_parts.items()},
+        columns_timed_for_empyrical=ASSETS,  # no subsampling / scaling
+    )
+    assert timing.speedup >= MIN_RATIO, figures

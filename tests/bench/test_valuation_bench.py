@@ -23,7 +23,7 @@ Data (seeded, deterministic; built once per module):
   currency, so the cash rule bites: ~340 rows (buys in all three currencies, early
   withdrawals, a fee, taxes) need more cash of their currency than there is, and the
   shortfall is an implicit contribution. About 6,400 rows; exact counts per kind are in
-  ``benchmark.extra_info``.
+  the ``figures`` fixture.
 
 "Valuing from the ledger" (ours, timed): ``daily_values`` over the whole 10 years plus
 ``holdings(as_of=last day)``, from the polars frames. ``summarise`` at the last day is timed
@@ -60,9 +60,8 @@ import pandas as pd
 import polars as pl
 import pytest
 
-pytest.importorskip("pytest_benchmark")
-
 from nexus.analytics.valuation import daily_values, holdings, summarise
+from tests.bench.interleave import interleaved
 
 SYMBOLS = 200
 CURRENCIES = ("USD", "EUR", "GBP")
@@ -366,31 +365,23 @@ def _check_same(mine: dict[str, pl.DataFrame], theirs: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------- benchmark
 
 
-def test_valuation_from_ledger_vs_pandas_day_loop(benchmark: Any, book: dict[str, Any]) -> None:
+def test_valuation_from_ledger_vs_pandas_day_loop(
+    figures: dict[str, Any], book: dict[str, Any]
+) -> None:
     """Ours (daily_values + holdings) ≥ 10× the per-day pandas loop, same numbers."""
     tx, closes, fx = book["tx"], book["closes"], book["fx"]
-    our_times: list[float] = []
-    their_times: list[float] = []
     results: dict[str, Any] = {}
-    rounds = iter(range(OUR_ROUNDS))
-    # the pandas loop runs before these rounds of ours, spread over the run
-    baseline_at = {k * OUR_ROUNDS // THEIR_ROUNDS for k in range(THEIR_ROUNDS)}
 
     def run_theirs() -> None:
-        if next(rounds) not in baseline_at:
-            return
-        t0 = time.perf_counter()
         results["theirs"] = pandas_loop(book["tx_pd"], book["closes_pd"], book["fx_pd"])
-        their_times.append(time.perf_counter() - t0)
 
     def run_ours() -> None:
-        t0 = time.perf_counter()
         results["ours"] = ours(tx, closes, fx)
-        our_times.append(time.perf_counter() - t0)
 
     ours(tx, closes, fx)  # warm-up (first-touch allocations, thread pool)
-    benchmark.pedantic(run_ours, rounds=OUR_ROUNDS, iterations=1, setup=run_theirs)
-    assert len(their_times) == THEIR_ROUNDS
+    timing = interleaved(
+        run_ours, run_theirs, pairs=THEIR_ROUNDS, candidate_repeat=OUR_ROUNDS // THEIR_ROUNDS
+    )
     _check_same(results["ours"], results["theirs"])
 
     last_day = results["ours"]["daily"]["date"][-1]
@@ -402,21 +393,18 @@ def test_valuation_from_ledger_vs_pandas_day_loop(benchmark: Any, book: dict[str
     last_total = results["ours"]["daily"]["total_value"][-1]
     assert summary.total_value == pytest.approx(last_total, rel=1e-9)
 
-    mine, reference = min(our_times), min(their_times)
-    ratio = reference / mine
     daily = results["ours"]["daily"]
-    numbers: dict[str, Any] = {
-        "portfolio": f"{SYMBOLS} symbols x {daily.height} business days",
-        "ledger_rows": tx.height,
-        "ledger_kinds": dict(sorted(tx["kind"].value_counts().iter_rows())),
-        "close_rows": closes.height,
-        "fx_rows": fx.height,
-        "open_positions": results["ours"]["holdings"].height,
-        "ours_seconds": round(mine, 4),
-        "pandas_loop_seconds": round(reference, 3),
-        "ratio": round(ratio, 1),
-        "summarise_seconds_not_in_ratio": round(min(summarise_times), 4),
-    }
-    benchmark.extra_info.update(numbers)
-    print(f"\nvaluation vs pandas day loop: {numbers}")
-    assert ratio >= MIN_RATIO, numbers
+    figures.update(
+        portfolio=f"{SYMBOLS} symbols x {daily.height} business days",
+        ledger_rows=tx.height,
+        ledger_kinds=dict(sorted(tx["kind"].value_counts().iter_rows())),
+        close_rows=closes.height,
+        fx_rows=fx.height,
+        open_positions=results["ours"]["holdings"].height,
+        ours_seconds=round(timing.best_candidate, 4),
+        pandas_loop_seconds=round(timing.best_baseline, 3),
+        speedup=round(timing.speedup, 1),
+        limit=MIN_RATIO,
+        summarise_seconds_not_in_ratio=round(min(summarise_times), 4),
+    )
+    assert timing.speedup >= MIN_RATIO, figures
